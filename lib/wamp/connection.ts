@@ -1,0 +1,141 @@
+import { EventEmitter } from 'node:events';
+import { autobahn, type AutobahnConnection, type AutobahnConnectionOptions, type AutobahnSerializer, type AutobahnSession } from './autobahn.js';
+import { RouterUnavailableError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { silentLogger } from '../log.js';
+
+export interface WampAuth {
+  authid: string;
+  /** `ticket` sends the secret as a ticket; `wampcra` signs the router's challenge with it. */
+  method: 'ticket' | 'wampcra';
+  secret: string;
+}
+
+export interface WampConnectionOptions {
+  url: string;
+  realm: string;
+  auth?: WampAuth;
+  /** Serializers offered, in order of preference. Default: autobahn's JSON then msgpack. */
+  serializers?: AutobahnSerializer[];
+  /** Keep reconnecting after the first join (agents do; one-shot clients do not). */
+  shouldReconnect?: boolean;
+  /** Retry when the first connection attempt fails. */
+  shouldRetryIfUnreachable?: boolean;
+  initialRetryDelayS?: number;
+  maxRetryDelayS?: number;
+  maxRetries?: number;
+  logger?: Logger;
+}
+
+export interface WampConnectionEvents {
+  join: [session: AutobahnSession, isFirstJoin: boolean];
+  leave: [reason: string, details: { willRetry: boolean; retryDelayS?: number }];
+  closed: [reason: string];
+}
+
+/**
+ * One WAMP connection with autobahn's retry loop, reported as events. `open()` resolves at
+ * the first join; later joins (after a reconnect) are emitted as `join` with isFirstJoin false.
+ */
+export class WampConnection extends EventEmitter<WampConnectionEvents> {
+  private readonly connection: AutobahnConnection;
+  private readonly logger: Logger;
+  private currentSession: AutobahnSession | undefined;
+  private hasJoined = false;
+  private isClosing = false;
+
+  constructor(readonly options: WampConnectionOptions) {
+    super();
+    this.logger = (options.logger ?? silentLogger()).child({ component: 'wamp', url: options.url, realm: options.realm });
+    const shouldReconnect = options.shouldReconnect ?? false;
+    const opts: AutobahnConnectionOptions = {
+      url: options.url,
+      realm: options.realm,
+      max_retries: shouldReconnect ? (options.maxRetries ?? -1) : 0,
+      initial_retry_delay: options.initialRetryDelayS ?? 1,
+      max_retry_delay: options.maxRetryDelayS ?? 30,
+      retry_delay_growth: 1.5,
+      retry_delay_jitter: 0.1,
+      retry_if_unreachable: options.shouldRetryIfUnreachable ?? shouldReconnect,
+    };
+    if (options.serializers) opts.serializers = options.serializers;
+    const auth = options.auth;
+    if (auth) {
+      opts.authid = auth.authid;
+      opts.authmethods = [auth.method];
+      opts.onchallenge = (_session, method, extra) => {
+        if (method === 'ticket') return auth.secret;
+        if (method === 'wampcra') {
+          let key = auth.secret;
+          if (typeof extra['salt'] === 'string') {
+            key = autobahn.auth_cra.derive_key(auth.secret, extra['salt'], extra['iterations'] as number, extra['keylen'] as number);
+          }
+          return autobahn.auth_cra.sign(key, extra['challenge'] as string);
+        }
+        throw new Error(`unsupported auth method ${method}`);
+      };
+    }
+    this.connection = new autobahn.Connection(opts);
+  }
+
+  get session(): AutobahnSession | undefined {
+    return this.currentSession?.isOpen ? this.currentSession : undefined;
+  }
+
+  /** Opens the connection; resolves with the session at the first join. */
+  open(): Promise<AutobahnSession> {
+    return new Promise((resolve, reject) => {
+      this.connection.onopen = (session) => {
+        const isFirstJoin = !this.hasJoined;
+        this.hasJoined = true;
+        this.currentSession = session;
+        this.logger.debug({ session: session.id }, 'joined');
+        this.emit('join', session, isFirstJoin);
+        if (isFirstJoin) resolve(session);
+      };
+      this.connection.onclose = (reason, details) => {
+        this.currentSession = undefined;
+        const willRetry = !this.isClosing && details.will_retry === true;
+        this.logger.debug({ reason, details }, 'connection closed');
+        if (!this.hasJoined && !willRetry) {
+          reject(
+            new RouterUnavailableError(`cannot join realm ${this.options.realm} at ${this.options.url}: ${details.reason ?? reason}${details.message ? ` (${details.message})` : ''}`, {
+              details: { url: this.options.url, realm: this.options.realm, reason: details.reason ?? reason },
+            }),
+          );
+        }
+        if (this.hasJoined) this.emit('leave', reason, { willRetry, retryDelayS: details.retry_delay });
+        if (!willRetry) this.emit('closed', reason);
+        return this.isClosing;
+      };
+      this.connection.open();
+    });
+  }
+
+  /** Leaves the realm and stops reconnecting. Resolves once the transport is closed. */
+  close(reason = 'wamp.close.normal'): Promise<void> {
+    this.isClosing = true;
+    return new Promise((resolve) => {
+      if (!this.connection.isConnected && !this.connection.isOpen) {
+        try {
+          this.connection.close(reason);
+        } catch {
+          // not open: nothing to close
+        }
+        resolve();
+        return;
+      }
+      const timer = setTimeout(resolve, 2000);
+      this.once('closed', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      try {
+        this.connection.close(reason);
+      } catch {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  }
+}
