@@ -1,0 +1,58 @@
+/** How `OpSession.encoded()` makes `session.data` wire-safe (OCS `json_safe(data, check_ok=True)`). */
+
+const MAX_DEPTH = 64;
+
+/**
+ * A wire-safe copy of an op's `session.data`: NaN becomes null (as OCS), typed arrays become
+ * lists (as numpy's `tolist()`), Maps become objects, Sets lists, values with `toJSON` their
+ * JSON form; object keys holding undefined, functions or symbols are dropped (as JSON does).
+ * Throws on ±Infinity (OCS raises ValueError) and on nesting deeper than 64 (cycles).
+ */
+export function encodeSessionData(data: unknown): Record<string, unknown> {
+  if (data === null || data === undefined) return {};
+  const out = safe(data, 'data', 0);
+  if (out === null || typeof out !== 'object' || Array.isArray(out)) {
+    throw new TypeError(`session.data must be a plain object, got ${Array.isArray(out) ? 'an array' : typeof data}`);
+  }
+  return out as Record<string, unknown>;
+}
+
+function safe(value: unknown, path: string, depth: number): unknown {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      if (Number.isFinite(value)) return value;
+      if (Number.isNaN(value)) return null;
+      throw new RangeError(`Session.data cannot store inf/-inf; please convert to NaN (${path} is ${value}).`);
+    case 'bigint':
+      return Number(value);
+    case 'object':
+      break;
+    default:
+      return null;
+  }
+  if (value === null) return null;
+  if (depth >= MAX_DEPTH) throw new RangeError(`Session.data is nested more than ${MAX_DEPTH} levels (a cycle?) at ${path}.`);
+  if (Array.isArray(value)) return value.map((v, i) => safe(v, `${path}[${i}]`, depth + 1));
+  if (ArrayBuffer.isView(value)) {
+    const list = value instanceof DataView ? [] : Array.from(value as unknown as ArrayLike<number | bigint>);
+    return list.map((v, i) => safe(v, `${path}[${i}]`, depth + 1));
+  }
+  if (value instanceof Set) return [...value].map((v, i) => safe(v, `${path}[${i}]`, depth + 1));
+  if (value instanceof Map) return safeObject(Object.fromEntries(value), path, depth);
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') return safe(toJSON.call(value), path, depth + 1);
+  return safeObject(value as Record<string, unknown>, path, depth);
+}
+
+function safeObject(obj: Record<string, unknown>, path: string, depth: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(obj)) {
+    const v = obj[key];
+    if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
+    out[key] = safe(v, `${path}.${key}`, depth + 1);
+  }
+  return out;
+}
