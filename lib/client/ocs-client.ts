@@ -1,0 +1,261 @@
+/**
+ * The OCS client: one agent, its operations discovered from `get_api`, each one a typed handle.
+ *
+ * ```ts
+ * const c = await OcsClient.connect('fake-data1', { httpUrl: 'http://localhost:8001/call' });
+ * await c.ops.delay_task.start({ delay: 1 });
+ * const done = await c.ops.delay_task.wait({ timeoutS: 10 });   // {status, message, session}
+ * await c.close();
+ * ```
+ *
+ * The agent address is `{address_root}.{instance_id}`. Op names with `-` or spaces are reachable
+ * with `_` (`ops.set_heartbeat` for `set-heartbeat`), as in OCS's client. Declaring the op kinds
+ * types the handles exactly: `OcsClient.connect<{ delay_task: 'task'; acq: 'process' }>(…)`;
+ * otherwise `task(name)` / `process(name)` give the specific handle.
+ *
+ * Transport: HTTP through the router's `/call` bridge by default, as OCS's client does since
+ * 0.8: it needs no session, so a client costs nothing while idle and survives router restarts
+ * between calls. WAMP is used when asked for (`transport: 'wamp'`) or when only a WebSocket URL
+ * is known; it keeps one session open until `close()`.
+ *
+ * Failures are typed: AgentUnavailableError (no agent registered at the address),
+ * OpNotFoundError (`op(name)` for an op the agent does not have), OpTimeoutError (`callTimeoutMs`
+ * passed, or the router cancelled the call), RouterUnavailableError (router or bridge
+ * unreachable). An operation that ran and failed is a reply (`status` -1, a FAILED session), not
+ * an exception.
+ */
+import { AgentUnavailableError, ConfigError, InternalError, InvalidParamsError, OcsError, OpNotFoundError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { silentLogger } from '../log.js';
+import { AgentApiSchema, type AgentApi, type OpType } from './agent-api.js';
+import type { ClientTransport, TransportKind } from './client-transport.js';
+import { HttpTransport } from './http-transport.js';
+import { createOpHandle, type CallOptions, type OpAction, type OpHandle, type OpParams, type ProcessHandle, type TaskHandle } from './op-handle.js';
+import { OpReplySchema, type OpReply } from './op-reply.js';
+import { WampTransport } from './wamp-transport.js';
+
+export const DEFAULT_REALM = 'test_realm';
+export const DEFAULT_ADDRESS_ROOT = 'observatory';
+
+export interface OcsClientOptions {
+  /** Router WebSocket URL (`hub.wamp_server`), e.g. `ws://localhost:8001/ws`. */
+  url?: string;
+  /** HTTP bridge URL (`hub.wamp_http`), e.g. `http://localhost:8001/call`. */
+  httpUrl?: string;
+  /** Default `test_realm`. */
+  realm?: string;
+  /** Default `observatory`. */
+  addressRoot?: string;
+  /** Default `http` when an HTTP bridge URL is known, else `wamp`. */
+  transport?: TransportKind;
+  /** An open transport to use instead of opening one; `close()` leaves it open. */
+  via?: ClientTransport;
+  /** Sent as the `password` kwarg when non-empty and the agent has access control. */
+  password?: string;
+  /** Client-side deadline for every call; a `wait` with `timeoutS` gets that much longer. */
+  callTimeoutMs?: number;
+  logger?: Logger;
+}
+
+export type OpKinds = Record<string, OpType>;
+type HandleFor<T> = T extends 'task' ? TaskHandle : T extends 'process' ? ProcessHandle : never;
+export type OpHandles<K extends OpKinds> = { readonly [N in keyof K]: HandleFor<K[N]> };
+
+interface ResolvedTarget {
+  address: string;
+  kind: TransportKind;
+  url: string;
+  realm: string;
+}
+
+export class OcsClient<K extends OpKinds = OpKinds> {
+  /** The op handles by attribute name (`-` and spaces in op names become `_`). */
+  readonly ops: OpHandles<K>;
+  readonly agentClass: string | null;
+
+  private readonly handles: ReadonlyMap<string, OpHandle>;
+  private readonly shouldSendPassword: boolean;
+
+  private constructor(
+    readonly instanceId: string,
+    readonly address: string,
+    /** The `get_api` reply the handles were built from. */
+    readonly api: AgentApi,
+    private readonly transport: ClientTransport,
+    private readonly ownsTransport: boolean,
+    private readonly options: OcsClientOptions,
+    private readonly logger: Logger,
+  ) {
+    this.agentClass = api.agent_class;
+    this.shouldSendPassword = api.access_control != null && (options.password ?? '') !== '';
+    const handles = new Map<string, OpHandle>();
+    const request = this.request.bind(this);
+    for (const [opType, entries] of [
+      ['task', api.tasks],
+      ['process', api.processes],
+    ] as const) {
+      for (const [name, , info] of entries) handles.set(attributeName(name), createOpHandle(opType, name, info, request));
+    }
+    this.handles = handles;
+    this.ops = Object.freeze(Object.fromEntries(handles)) as OpHandles<K>;
+  }
+
+  /**
+   * Reaches the agent `instanceId` and reads its API. Rejects with AgentUnavailableError when no
+   * agent is registered there, RouterUnavailableError when the router cannot be reached,
+   * ConfigError when neither a WebSocket nor an HTTP URL is given.
+   */
+  static async connect<K extends OpKinds = OpKinds>(instanceId: string, options: OcsClientOptions = {}): Promise<OcsClient<K>> {
+    const target = resolveTarget(instanceId, options);
+    const logger = (options.logger ?? silentLogger()).child({ component: 'ocs-client', address: target.address });
+    const transport = options.via ?? (await openTransport(target, logger));
+    const ownsTransport = options.via === undefined;
+    try {
+      const api = await fetchApi(transport, target.address, options.callTimeoutMs);
+      logger.debug({ transport: transport.kind, agent_class: api.agent_class }, 'agent api read');
+      return new OcsClient<K>(instanceId, target.address, api, transport, ownsTransport, options, logger);
+    } catch (e) {
+      if (ownsTransport) await transport.close();
+      throw e;
+    }
+  }
+
+  get transportKind(): TransportKind {
+    return this.transport.kind;
+  }
+
+  /** Every op, by attribute name. */
+  get opNames(): string[] {
+    return [...this.handles.keys()];
+  }
+
+  /** The handle of op `name` (wire name or attribute name); OpNotFoundError when the agent has none. */
+  op(name: string): OpHandle {
+    const handle = this.handles.get(attributeName(name));
+    if (!handle) {
+      throw new OpNotFoundError(`agent ${this.address} (${this.agentClass ?? 'unknown class'}) has no operation "${name}"`, {
+        details: { address: this.address, op: name, ops: this.opNames },
+      });
+    }
+    return handle;
+  }
+
+  /** The handle of task `name`; OpNotFoundError when absent, InvalidParamsError when it is a process. */
+  task(name: string): TaskHandle {
+    return this.opOfType(name, 'task') as TaskHandle;
+  }
+
+  /** The handle of process `name`; OpNotFoundError when absent, InvalidParamsError when it is a task. */
+  process(name: string): ProcessHandle {
+    return this.opOfType(name, 'process') as ProcessHandle;
+  }
+
+  /** Queries `get_api` again (fresh sessions, feeds, access control). */
+  getApi(): Promise<AgentApi> {
+    return fetchApi(this.transport, this.address, this.options.callTimeoutMs);
+  }
+
+  /** Closes the transport this client opened (a shared `via` transport stays open). */
+  async close(): Promise<void> {
+    if (this.ownsTransport) await this.transport.close();
+  }
+
+  private opOfType(name: string, opType: OpType): OpHandle {
+    const handle = this.op(name);
+    if (handle.opType !== opType) {
+      throw new InvalidParamsError(`operation "${name}" of ${this.address} is a ${handle.opType}, not a ${opType}`, {
+        details: { address: this.address, op: name, opType: handle.opType },
+      });
+    }
+    return handle;
+  }
+
+  private async request(
+    action: OpAction,
+    opName: string,
+    params: OpParams,
+    kwargs: Record<string, unknown>,
+    options: CallOptions & { waitS?: number | null },
+  ): Promise<OpReply> {
+    const kw = this.shouldSendPassword ? { ...kwargs, password: this.options.password } : kwargs;
+    const timeoutMs = callDeadlineMs(options, this.options.callTimeoutMs);
+    const procedure = `${this.address}.ops`;
+    this.logger.debug({ action, op: opName }, 'op request');
+    let raw: unknown;
+    try {
+      raw = await this.transport.call(procedure, [action, opName, params], kw, timeoutMs === undefined ? {} : { timeoutMs });
+    } catch (e) {
+      throw explainError(e, this.address);
+    }
+    const reply = OpReplySchema.safeParse(raw);
+    if (!reply.success) {
+      throw new InternalError(`unexpected reply to ${action} "${opName}" from ${this.address}`, {
+        details: { address: this.address, action, op: opName, issues: reply.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) },
+      });
+    }
+    return reply.data;
+  }
+}
+
+/** OCS's `_opname_to_attr`: `-` and spaces become `_`. */
+export function attributeName(opName: string): string {
+  return opName.replace(/[- ]/g, '_');
+}
+
+function resolveTarget(instanceId: string, options: OcsClientOptions): ResolvedTarget {
+  if (!instanceId || /[.#\s]/u.test(instanceId)) {
+    throw new ConfigError(`invalid instance id ${JSON.stringify(instanceId)} (it becomes one URI component: no dots, "#" or whitespace)`, {
+      details: { instanceId },
+    });
+  }
+  const addressRoot = options.addressRoot ?? DEFAULT_ADDRESS_ROOT;
+  const address = `${addressRoot}.${instanceId}`;
+  const realm = options.realm ?? DEFAULT_REALM;
+  const kind = options.via?.kind ?? options.transport ?? (options.httpUrl ? 'http' : 'wamp');
+  const url = kind === 'http' ? options.httpUrl : options.url;
+  if (!url && !options.via) {
+    throw new ConfigError(
+      kind === 'http' ? 'the HTTP transport needs the bridge URL (httpUrl, hub.wamp_http)' : 'no router URL: give url (hub.wamp_server) or httpUrl (hub.wamp_http)',
+      { details: { instanceId, transport: kind } },
+    );
+  }
+  return { address, kind, url: url ?? '', realm };
+}
+
+async function openTransport(target: ResolvedTarget, logger: Logger): Promise<ClientTransport> {
+  if (target.kind === 'http') return new HttpTransport({ url: target.url, logger });
+  return WampTransport.open({ url: target.url, realm: target.realm, logger });
+}
+
+async function fetchApi(transport: ClientTransport, address: string, callTimeoutMs: number | undefined): Promise<AgentApi> {
+  let raw: unknown;
+  try {
+    raw = await transport.call(address, ['get_api'], {}, callTimeoutMs === undefined ? {} : { timeoutMs: callTimeoutMs });
+  } catch (e) {
+    throw explainError(e, address);
+  }
+  const api = AgentApiSchema.safeParse(raw);
+  if (!api.success) {
+    throw new InternalError(`${address} did not answer get_api like an OCS agent`, {
+      details: { address, issues: api.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) },
+    });
+  }
+  return api.data;
+}
+
+/** The client deadline of one call: explicit, else the client's, stretched by a wait's own timeout. */
+function callDeadlineMs(options: CallOptions & { waitS?: number | null }, clientDefaultMs: number | undefined): number | undefined {
+  if (options.callTimeoutMs !== undefined) return options.callTimeoutMs;
+  if (clientDefaultMs === undefined) return undefined;
+  const waitS = options.waitS;
+  return waitS !== undefined && waitS !== null && waitS > 0 ? clientDefaultMs + waitS * 1000 : clientDefaultMs;
+}
+
+/** Rewords the router's "no such procedure" as "no agent at this address"; other errors pass. */
+function explainError(e: unknown, address: string): unknown {
+  if (e instanceof AgentUnavailableError && e.details['uri'] !== undefined) {
+    return new AgentUnavailableError(`no agent is registered at ${address}`, { details: { ...e.details, address }, cause: e });
+  }
+  if (e instanceof OcsError || !(e instanceof Error)) return e;
+  return new InternalError(e.message, { details: { address }, cause: e });
+}
