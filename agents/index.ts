@@ -1,4 +1,9 @@
 import type { AgentClassTable } from '../lib/agent/agent-class.js';
 
 /** Every agent class `ocs agent` can run, by its OCS agent-class name. */
-export const AGENT_CLASSES: AgentClassTable = {};
+export const AGENT_CLASSES: AgentClassTable = {
+  FakeDataAgent: {
+    summary: 'demo agent: fake temperatures (acq), a counter (count), set_heartbeat, delay_task',
+    load: async () => (await import('./fake-data/main.js')).main,
+  },
+};

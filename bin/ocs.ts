@@ -3,11 +3,9 @@ import { runCli } from '../lib/cli/main.js';
 import { AGENT_CLASSES } from '../agents/index.js';
 
 runCli({ agentClasses: AGENT_CLASSES, argv: process.argv.slice(2) }).then(
-  (code) => {
-    process.exitCode = code;
-  },
+  (code) => process.exit(code),
   (err: unknown) => {
     process.stderr.write(`ocs: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = 1;
+    process.exit(1);
   },
 );
