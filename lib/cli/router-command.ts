@@ -1,6 +1,90 @@
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { ConfigError, EXIT_CONFIG } from '../errors.js';
+import { createRootLogger } from '../log.js';
+import { DEFAULT_REALM, loadRouterConfig, parseRouterConfig, startRouter, type RouterConfig } from '../router/index.js';
 import type { CliContext } from './main.js';
 
-export async function runRouterCommand(_argv: string[], _ctx: CliContext): Promise<number> {
-  process.stderr.write('ocs router: not available yet\n');
-  return 1;
+const USAGE = `usage: ocs router [--host 127.0.0.1] [--port 8001] [--realm test_realm] [--config FILE] [--log-level info]
+
+Runs the embedded WAMP router: WebSocket at ws://HOST:PORT/ws, HTTP caller bridge at
+http://HOST:PORT/call. Without --config, realm test_realm (or --realm) lets anonymous clients
+do everything. With --config, the YAML file declares realms, roles and auth; --realm names the
+realm created when the file declares none. --port 0 picks a free port.`;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+type LogLevel = (typeof LOG_LEVELS)[number];
+
+function usageError(message: string): number {
+  process.stderr.write(`ocs router: ${message}\n${USAGE}\n`);
+  return 2;
+}
+
+export async function runRouterCommand(argv: string[], _ctx: CliContext): Promise<number> {
+  let values: { host?: string; port?: string; realm?: string; config?: string; 'log-level'?: string; help?: boolean };
+  try {
+    values = parseArgs({
+      args: argv,
+      options: {
+        host: { type: 'string' },
+        port: { type: 'string' },
+        realm: { type: 'string' },
+        config: { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (e) {
+    return usageError((e as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const host = values.host ?? '127.0.0.1';
+  const portText = values.port ?? '8001';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) return usageError(`--port must be an integer in [0, 65535], got '${portText}'`);
+  const level = (values['log-level'] ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(level)) return usageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${level}'`);
+  const realm = values.realm ?? DEFAULT_REALM;
+
+  let config: RouterConfig;
+  try {
+    config = values.config !== undefined ? loadRouterConfig(values.config, realm) : parseRouterConfig({}, 'default config', realm);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`ocs router: invalid configuration\n${e.message}\n`);
+      return EXIT_CONFIG;
+    }
+    throw e;
+  }
+
+  // stdout carries the one "listening" line; logs go to stderr as JSON lines
+  const logger = createRootLogger({ level, name: 'ocs-router', destination: pino.destination({ fd: 2, sync: true }) });
+  let running;
+  try {
+    running = await startRouter({ host, port, config, logger });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    logger.fatal({ err }, 'router failed to start');
+    process.stderr.write(`ocs router: cannot listen on ${host}:${port}: ${err.code ?? ''} ${err.message}\n`);
+    return 1;
+  }
+  process.stdout.write(`router listening on ${running.url}\n`);
+
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, 'signal received');
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  await running.close();
+  return 0;
 }

@@ -1,0 +1,181 @@
+import { uniqueRandomId, randomId } from './ids.js';
+import { ERR, MSG, isValidPatternUri, isValidUri, parseMatch, withPayload, type Dict, type MatchPolicy } from './messages.js';
+import type { Session } from './session.js';
+import { UriIndex } from './uri-index.js';
+
+/** One subscription: shared by every session subscribed to the same (uri, match). */
+export class Subscription {
+  readonly subscribers = new Set<Session>();
+  constructor(
+    readonly id: number,
+    readonly uri: string,
+    readonly match: MatchPolicy,
+    readonly created: string,
+  ) {}
+
+  info(): Dict {
+    return { id: this.id, created: this.created, uri: this.uri, match: this.match };
+  }
+}
+
+/** Hooks the realm gives the broker for meta events. */
+export interface BrokerEvents {
+  subscriptionCreated(session: Session, sub: Subscription): void;
+  subscribed(session: Session, sub: Subscription): void;
+  unsubscribed(session: Session, sub: Subscription): void;
+  subscriptionDeleted(session: Session, sub: Subscription): void;
+}
+
+function idList(v: unknown): number[] | undefined {
+  if (!Array.isArray(v)) return undefined;
+  return v.filter((x): x is number => typeof x === 'number');
+}
+
+function stringList(v: unknown): string[] | undefined {
+  if (!Array.isArray(v)) return undefined;
+  return v.filter((x): x is string => typeof x === 'string');
+}
+
+export class Broker {
+  readonly index = new UriIndex<Subscription>();
+  readonly byId = new Map<number, Subscription>();
+
+  constructor(private readonly events: BrokerEvents) {}
+
+  subscribe(session: Session, request: number, options: Dict, topic: string): void {
+    const match = parseMatch(options);
+    if (match === undefined) {
+      session.send([MSG.ERROR, MSG.SUBSCRIBE, request, {}, ERR.INVALID_ARGUMENT, [`invalid match policy ${JSON.stringify(options['match'])}`]]);
+      return;
+    }
+    if (!isValidPatternUri(topic, match)) {
+      session.send([MSG.ERROR, MSG.SUBSCRIBE, request, {}, ERR.INVALID_URI, [`subscribe for invalid topic URI '${topic}'`]]);
+      return;
+    }
+    if (!session.authorizer!.isAllowed(topic, 'subscribe')) {
+      session.send([MSG.ERROR, MSG.SUBSCRIBE, request, {}, ERR.NOT_AUTHORIZED, [`session is not authorized to subscribe to topic '${topic}'`]]);
+      return;
+    }
+    let sub = this.index.get(topic, match);
+    let isNew = false;
+    if (sub === undefined) {
+      sub = new Subscription(uniqueRandomId(this.byId), topic, match, new Date().toISOString());
+      this.index.add(sub);
+      this.byId.set(sub.id, sub);
+      isNew = true;
+    }
+    const wasSubscribed = sub.subscribers.has(session);
+    sub.subscribers.add(session);
+    session.subscriptions.add(sub);
+    session.send([MSG.SUBSCRIBED, request, sub.id]);
+    if (isNew) this.events.subscriptionCreated(session, sub);
+    if (!wasSubscribed) this.events.subscribed(session, sub);
+  }
+
+  unsubscribe(session: Session, request: number, subscriptionId: number): void {
+    const sub = this.byId.get(subscriptionId);
+    if (sub === undefined || !sub.subscribers.has(session)) {
+      session.send([MSG.ERROR, MSG.UNSUBSCRIBE, request, {}, ERR.NO_SUCH_SUBSCRIPTION]);
+      return;
+    }
+    this.drop(session, sub);
+    session.send([MSG.UNSUBSCRIBED, request]);
+  }
+
+  private drop(session: Session, sub: Subscription): void {
+    sub.subscribers.delete(session);
+    session.subscriptions.delete(sub);
+    const isLast = sub.subscribers.size === 0;
+    if (isLast) {
+      this.index.remove(sub);
+      this.byId.delete(sub.id);
+    }
+    this.events.unsubscribed(session, sub);
+    if (isLast) this.events.subscriptionDeleted(session, sub);
+  }
+
+  /** Removes a leaving session from all its subscriptions. */
+  detach(session: Session): void {
+    for (const sub of [...session.subscriptions]) this.drop(session, sub);
+  }
+
+  /**
+   * Handles PUBLISH from `publisher` (undefined: the router itself, for meta events). `special`
+   * tells the encoder the payload holds WampFloat or binary values.
+   */
+  publish(publisher: Session | undefined, request: number, options: Dict, topic: string, args: unknown[] | undefined, kwargs: Dict | undefined, special: boolean): void {
+    const shouldAcknowledge = publisher !== undefined && options['acknowledge'] === true;
+    if (publisher !== undefined) {
+      if (!isValidUri(topic)) {
+        if (shouldAcknowledge) publisher.send([MSG.ERROR, MSG.PUBLISH, request, {}, ERR.INVALID_URI, [`publish with invalid topic URI '${topic}'`]]);
+        return;
+      }
+      if (topic.startsWith('wamp.')) {
+        if (shouldAcknowledge) publisher.send([MSG.ERROR, MSG.PUBLISH, request, {}, ERR.INVALID_URI, [`publish with restricted topic URI '${topic}'`]]);
+        return;
+      }
+      if (!publisher.authorizer!.isAllowed(topic, 'publish')) {
+        if (shouldAcknowledge) publisher.send([MSG.ERROR, MSG.PUBLISH, request, {}, ERR.NOT_AUTHORIZED, [`session not authorized to publish to topic '${topic}'`]]);
+        return;
+      }
+    }
+    const publicationId = randomId();
+    const matches: Subscription[] = [];
+    this.index.collect(topic, matches);
+    if (matches.length > 0) this.deliver(publisher, options, topic, args, kwargs, special, publicationId, matches);
+    if (shouldAcknowledge) publisher.send([MSG.PUBLISHED, request, publicationId]);
+  }
+
+  private deliver(
+    publisher: Session | undefined,
+    options: Dict,
+    topic: string,
+    args: unknown[] | undefined,
+    kwargs: Dict | undefined,
+    special: boolean,
+    publicationId: number,
+    matches: Subscription[],
+  ): void {
+    // receiver filters (publisher exclusion, black/white listing)
+    const skipSelf = publisher !== undefined && options['exclude_me'] !== false ? publisher : undefined;
+    const exclude = idList(options['exclude']);
+    const excludeAuthid = stringList(options['exclude_authid']);
+    const excludeAuthrole = stringList(options['exclude_authrole']);
+    const eligible = idList(options['eligible']);
+    const eligibleAuthid = stringList(options['eligible_authid']);
+    const eligibleAuthrole = stringList(options['eligible_authrole']);
+    const hasFilters = exclude !== undefined || excludeAuthid !== undefined || excludeAuthrole !== undefined || eligible !== undefined || eligibleAuthid !== undefined || eligibleAuthrole !== undefined;
+
+    let details: Dict = {};
+    if (publisher !== undefined && (options['disclose_me'] === true || publisher.authorizer!.shouldDisclose(topic, 'publisher'))) {
+      details = { publisher: publisher.id, publisher_authid: publisher.identity.authid, publisher_authrole: publisher.identity.authrole };
+    }
+
+    for (let i = 0; i < matches.length; i++) {
+      const sub = matches[i]!;
+      const eventDetails = sub.match === 'exact' ? details : { ...details, topic };
+      const msg = withPayload([MSG.EVENT, sub.id, publicationId, eventDetails], args, kwargs);
+      const frames: (Buffer | undefined)[] = [undefined, undefined, undefined, undefined];
+      for (const s of sub.subscribers) {
+        if (s === skipSelf || !s.isOpen) continue;
+        if (hasFilters) {
+          if (exclude !== undefined && exclude.includes(s.id)) continue;
+          if (excludeAuthid !== undefined && excludeAuthid.includes(s.identity.authid)) continue;
+          if (excludeAuthrole !== undefined && excludeAuthrole.includes(s.identity.authrole)) continue;
+          if (eligible !== undefined && !eligible.includes(s.id)) continue;
+          if (eligibleAuthid !== undefined && !eligibleAuthid.includes(s.identity.authid)) continue;
+          if (eligibleAuthrole !== undefined && !eligibleAuthrole.includes(s.identity.authrole)) continue;
+        }
+        s.sendShared(msg, special, frames);
+      }
+    }
+  }
+
+  /** Whether any subscription matches `topic`: lets meta events skip building payloads. */
+  hasSubscribers(topic: string): boolean {
+    if (this.index.size === 0) return false;
+    const out: Subscription[] = [];
+    this.index.collect(topic, out);
+    return out.length > 0;
+  }
+}

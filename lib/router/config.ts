@@ -1,0 +1,244 @@
+/**
+ * Router configuration: realms with roles and permissions, authentication, the HTTP caller
+ * bridge and limits, in the shape of crossbar's static config. Validated once with zod where it
+ * enters (file or embedding options); the rest of the router trusts it.
+ */
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+
+const MatchSchema = z.enum(['exact', 'prefix', 'wildcard']);
+
+export const PermissionSchema = z
+  .object({
+    /** `''` with match prefix (or crossbar's `'*'`) covers every URI. */
+    uri: z.string(),
+    match: MatchSchema.default('exact'),
+    allow: z
+      .object({
+        call: z.boolean().default(false),
+        register: z.boolean().default(false),
+        publish: z.boolean().default(false),
+        subscribe: z.boolean().default(false),
+      })
+      .strict()
+      .default({ call: false, register: false, publish: false, subscribe: false }),
+    disclose: z
+      .object({ caller: z.boolean().default(false), publisher: z.boolean().default(false) })
+      .strict()
+      .default({ caller: false, publisher: false }),
+    /** accepted for crossbar compatibility; decisions are always cached */
+    cache: z.boolean().optional(),
+  })
+  .strict();
+export type Permission = z.infer<typeof PermissionSchema>;
+
+export const RoleSchema = z
+  .object({
+    name: z.string().min(1),
+    permissions: z.array(PermissionSchema).default([]),
+  })
+  .strict();
+export type Role = z.infer<typeof RoleSchema>;
+
+const REALM_NAME = /^([^\s.#]+\.)*[^\s.#]+$/;
+
+export const RealmSchema = z
+  .object({
+    name: z.string().regex(REALM_NAME, 'realm name must be a URI (no empty components, whitespace or #)'),
+    roles: z.array(RoleSchema).default([]),
+  })
+  .strict();
+export type RealmConfig = z.infer<typeof RealmSchema>;
+
+const PrincipalSchema = z
+  .object({
+    ticket: z.string(),
+    role: z.string().min(1),
+    /** restrict the principal to one realm (default: any) */
+    realm: z.string().optional(),
+  })
+  .strict();
+
+const CraUserSchema = z
+  .object({
+    /** the shared secret; for a salted user the password or (as in crossbar) the key derived from it */
+    secret: z.string(),
+    role: z.string().min(1),
+    realm: z.string().optional(),
+    salt: z.string().optional(),
+    iterations: z.number().int().positive().optional(),
+    keylen: z.number().int().positive().optional(),
+  })
+  .strict();
+
+export const AuthSchema = z
+  .object({
+    anonymous: z
+      .object({ type: z.literal('static').default('static'), role: z.string().min(1) })
+      .strict()
+      .optional(),
+    ticket: z
+      .object({ type: z.literal('static').default('static'), principals: z.record(z.string(), PrincipalSchema) })
+      .strict()
+      .optional(),
+    wampcra: z
+      .object({ type: z.literal('static').default('static'), users: z.record(z.string(), CraUserSchema) })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type AuthConfig = z.infer<typeof AuthSchema>;
+
+export const HttpBridgeSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** default: the first realm */
+    realm: z.string().optional(),
+    /** default: the anonymous role, else the first role of the realm */
+    role: z.string().optional(),
+    authid: z.string().default('http-bridge'),
+  })
+  .strict();
+
+export const LimitsSchema = z
+  .object({
+    /** a session whose outbound buffer passes this stops being read until it drains */
+    outbound_high_water_bytes: z.number().int().positive().default(4 * 1024 * 1024),
+    /** a session whose outbound buffer passes this is dropped */
+    outbound_max_bytes: z.number().int().positive().default(64 * 1024 * 1024),
+    /** largest accepted /call body */
+    http_max_body_bytes: z.number().int().positive().default(16 * 1024 * 1024),
+    /** time a client gets to complete HELLO (and a challenge), and to answer a GOODBYE */
+    handshake_timeout_ms: z.number().int().positive().default(10_000),
+  })
+  .strict();
+
+const LIMIT_DEFAULTS = {
+  outbound_high_water_bytes: 4 * 1024 * 1024,
+  outbound_max_bytes: 64 * 1024 * 1024,
+  http_max_body_bytes: 16 * 1024 * 1024,
+  handshake_timeout_ms: 10_000,
+};
+
+/** The config file / embedding input. Everything is optional: the default is DEFAULT_ROUTER_CONFIG. */
+export const RouterConfigSchema = z
+  .object({
+    /** default: one realm, test_realm, where the role `anonymous` may do everything */
+    realms: z.array(RealmSchema).min(1).optional(),
+    /** like crossbar's `transports[].paths.ws.auth`; default: anonymous → role `anonymous` when that role exists */
+    auth: AuthSchema.optional(),
+    /** the HTTP caller bridge at /call (crossbar's `caller` path) */
+    http_bridge: HttpBridgeSchema.default({ enabled: true, authid: 'http-bridge' }),
+    /** a bigger WebSocket message closes that connection (1009) */
+    max_message_bytes: z.number().int().positive().default(16 * 1024 * 1024),
+    limits: LimitsSchema.default(LIMIT_DEFAULTS),
+  })
+  .strict();
+
+type ParsedConfig = z.infer<typeof RouterConfigSchema>;
+
+/** The validated, normalized configuration. */
+export type RouterConfig = Omit<ParsedConfig, 'realms' | 'auth'> & { realms: RealmConfig[]; auth: AuthConfig };
+/** What callers may pass: defaults are filled in. */
+export type RouterConfigInput = z.input<typeof RouterConfigSchema>;
+
+export const DEFAULT_REALM = 'test_realm';
+
+/** The role every default realm has: anonymous may do everything (OCS's development setup). */
+function allowAllRealm(name: string): RealmConfig {
+  return {
+    name,
+    roles: [
+      {
+        name: 'anonymous',
+        permissions: [
+          { uri: '', match: 'prefix', allow: { call: true, register: true, publish: true, subscribe: true }, disclose: { caller: false, publisher: false } },
+        ],
+      },
+    ],
+  };
+}
+
+/** Everything allowed to anonymous on one realm, as the crossbar config OCS uses for development. */
+export function defaultRouterConfigInput(realm = DEFAULT_REALM): RouterConfigInput {
+  return {
+    realms: [allowAllRealm(realm)],
+    auth: { anonymous: { type: 'static', role: 'anonymous' } },
+    http_bridge: { enabled: true, realm, role: 'anonymous' },
+  };
+}
+
+interface Issue {
+  path: (string | number)[];
+  message: string;
+}
+
+function normalize(parsed: ParsedConfig, defaultRealm: string): { config: RouterConfig; issues: Issue[] } {
+  const realms = parsed.realms ?? [allowAllRealm(defaultRealm)];
+  const hasAnonymousRole = realms.some((r) => r.roles.some((x) => x.name === 'anonymous'));
+  const auth: AuthConfig = parsed.auth ?? (hasAnonymousRole ? { anonymous: { type: 'static', role: 'anonymous' } } : {});
+  const config: RouterConfig = { ...parsed, realms, auth };
+  const issues: Issue[] = [];
+  const realmNames = new Set<string>();
+  realms.forEach((r, i) => {
+    if (realmNames.has(r.name)) issues.push({ path: ['realms', i, 'name'], message: `duplicate realm '${r.name}'` });
+    realmNames.add(r.name);
+  });
+  const checkRole = (role: string, path: (string | number)[], realm?: string) => {
+    if (realm !== undefined && !realmNames.has(realm)) issues.push({ path: [...path.slice(0, -1), 'realm'], message: `no realm '${realm}'` });
+    else if (!realms.some((r) => (realm === undefined || r.name === realm) && r.roles.some((x) => x.name === role)))
+      issues.push({ path, message: `no role '${role}' in ${realm !== undefined ? `realm '${realm}'` : 'any realm'}` });
+  };
+  if (auth.anonymous) checkRole(auth.anonymous.role, ['auth', 'anonymous', 'role']);
+  for (const [id, p] of Object.entries(auth.ticket?.principals ?? {})) checkRole(p.role, ['auth', 'ticket', 'principals', id, 'role'], p.realm);
+  for (const [id, u] of Object.entries(auth.wampcra?.users ?? {})) checkRole(u.role, ['auth', 'wampcra', 'users', id, 'role'], u.realm);
+  const bridge = config.http_bridge;
+  if (bridge.realm !== undefined && !realmNames.has(bridge.realm)) issues.push({ path: ['http_bridge', 'realm'], message: `no realm '${bridge.realm}'` });
+  else if (bridge.role !== undefined) checkRole(bridge.role, ['http_bridge', 'role'], bridge.realm ?? realms[0]!.name);
+  return { config, issues };
+}
+
+function fail(source: string, issues: Issue[]): never {
+  const text = issues.map((i) => `${source}: ${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`).join('\n');
+  throw new ConfigError(text, { details: { source, issues: issues.map((i) => ({ path: i.path.map(String), message: i.message })) } });
+}
+
+/**
+ * Validates a configuration object; throws ConfigError naming `source` and the failing paths.
+ * `defaultRealm` names the realm created when the input declares none.
+ */
+export function parseRouterConfig(input: unknown, source = 'router config', defaultRealm = DEFAULT_REALM): RouterConfig {
+  const r = RouterConfigSchema.safeParse(input ?? {});
+  if (!r.success) fail(source, r.error.issues.map((i) => ({ path: i.path as (string | number)[], message: i.message })));
+  const { config, issues } = normalize(r.data, defaultRealm);
+  if (issues.length > 0) fail(source, issues);
+  return deepFreeze(config);
+}
+
+export const DEFAULT_ROUTER_CONFIG: RouterConfig = parseRouterConfig(defaultRouterConfigInput());
+
+/** Reads a YAML (or JSON) router config file; throws ConfigError naming the file and the path inside it. */
+export function loadRouterConfig(path: string, defaultRealm = DEFAULT_REALM): RouterConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`${path}: cannot read: ${(e as Error).message}`, { cause: e, details: { source: path } });
+  }
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0]!;
+    throw new ConfigError(`${path}: invalid YAML: ${first.message}`, { details: { source: path } });
+  }
+  return parseRouterConfig(doc.toJS() ?? {}, path, defaultRealm);
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
+  }
+  return v;
+}

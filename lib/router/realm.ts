@@ -1,0 +1,76 @@
+import type { Logger } from '../log.js';
+import { RoleAuthorizer } from './authorizer.js';
+import { Broker, type Subscription } from './broker.js';
+import type { RealmConfig } from './config.js';
+import { Dealer, type Registration } from './dealer.js';
+import type { Dict } from './messages.js';
+import { callMetaProcedure } from './meta.js';
+import type { Session } from './session.js';
+
+/** One realm: its sessions, broker, dealer, roles, and the meta events about them. */
+export class Realm {
+  readonly name: string;
+  readonly sessions = new Map<number, Session>();
+  readonly broker: Broker;
+  readonly dealer: Dealer;
+  private readonly authorizers = new Map<string, RoleAuthorizer>();
+
+  constructor(
+    config: RealmConfig,
+    private readonly logger: Logger,
+    /** closes a session from the router side (wamp.session.kill) */
+    readonly kill: (session: Session, reason: string, message: string | undefined) => void,
+  ) {
+    this.name = config.name;
+    for (const role of config.roles) this.authorizers.set(role.name, new RoleAuthorizer(role));
+    this.broker = new Broker({
+      subscriptionCreated: (s, sub) => this.metaEvent('wamp.subscription.on_create', sub.uri, () => [s.id, sub.info()]),
+      subscribed: (s, sub) => this.metaEvent('wamp.subscription.on_subscribe', sub.uri, () => [s.id, sub.id]),
+      unsubscribed: (s, sub) => this.metaEvent('wamp.subscription.on_unsubscribe', sub.uri, () => [s.id, sub.id]),
+      subscriptionDeleted: (s, sub) => this.metaEvent('wamp.subscription.on_delete', sub.uri, () => [s.id, sub.id]),
+    });
+    this.dealer = new Dealer({
+      callMeta: (s, procedure, args, kwargs) => callMetaProcedure(this, s, procedure, args, kwargs),
+      registrationCreated: (s, reg) => this.metaEvent('wamp.registration.on_create', reg.uri, () => [s.id, reg.info()]),
+      registered: (s, reg) => this.metaEvent('wamp.registration.on_register', reg.uri, () => [s.id, reg.id]),
+      unregistered: (s, reg) => this.metaEvent('wamp.registration.on_unregister', reg.uri, () => [s.id, reg.id]),
+      registrationDeleted: (s, reg) => this.metaEvent('wamp.registration.on_delete', reg.uri, () => [s.id, reg.id]),
+    });
+  }
+
+  hasRole(role: string): boolean {
+    return this.authorizers.has(role);
+  }
+
+  authorizerFor(role: string): RoleAuthorizer | undefined {
+    return this.authorizers.get(role);
+  }
+
+  /** Adds an established session and announces it (wamp.session.on_join). */
+  join(session: Session): void {
+    this.sessions.set(session.id, session);
+    if (session.isInternal) return;
+    this.logger.debug({ session: session.id, realm: this.name, authid: session.identity.authid, authrole: session.identity.authrole }, 'session joined');
+    this.metaEvent('wamp.session.on_join', '', () => [session.details()]);
+  }
+
+  /** Removes a session that is closing or gone: cleans up subscriptions, registrations and calls. */
+  leave(session: Session): void {
+    if (this.sessions.get(session.id) !== session) return;
+    this.sessions.delete(session.id);
+    this.broker.detach(session);
+    this.dealer.detach(session);
+    if (session.isInternal) return;
+    this.logger.debug({ session: session.id, realm: this.name }, 'session left');
+    this.metaEvent('wamp.session.on_leave', '', () => [session.id, session.identity.authid, session.identity.authrole]);
+  }
+
+  /** Publishes a meta event when anyone listens (never about wamp.* URIs themselves). */
+  private metaEvent(topic: string, aboutUri: string, args: () => unknown[], kwargs?: Dict): void {
+    if (aboutUri.startsWith('wamp.')) return;
+    if (!this.broker.hasSubscribers(topic)) return;
+    this.broker.publish(undefined, 0, {}, topic, args(), kwargs, false);
+  }
+}
+
+export type { Registration, Subscription };

@@ -1,0 +1,176 @@
+/**
+ * The WebSocket transport: `ws` on the router's http.Server at `/ws`, subprotocol negotiation,
+ * frame size limit, per-connection backpressure, and frames in → messages to the router.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { FRAME_CODECS, JSON_FRAME_CODEC, WAMP_SUBPROTOCOLS, type DecodeFlags, type FrameCodec, type WampSubprotocol } from '../wamp/codec.js';
+import type { Logger } from '../log.js';
+import type { RouterConfig } from './config.js';
+import type { Dict } from './messages.js';
+import type { Router } from './router.js';
+import type { Peer } from './session.js';
+
+const TEXT = { binary: false };
+const BINARY = { binary: true };
+const PRESSURE_POLL_MS = 20;
+
+class WebSocketPeer implements Peer {
+  private pressureTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly sendOptions: { binary: boolean };
+
+  constructor(
+    private readonly ws: WebSocket,
+    readonly codec: FrameCodec,
+    readonly transportDetails: Dict,
+    private readonly limits: RouterConfig['limits'],
+    private readonly logger: Logger,
+  ) {
+    this.sendOptions = codec.isBinary ? BINARY : TEXT;
+  }
+
+  write(frame: Buffer): void {
+    const ws = this.ws;
+    if (ws.readyState !== 1) return;
+    ws.send(frame, this.sendOptions);
+    if (ws.bufferedAmount > this.limits.outbound_high_water_bytes) this.onPressure();
+  }
+
+  deliver(): void {
+    throw new Error('a WebSocket peer takes encoded frames');
+  }
+
+  close(code: number, reason: string): void {
+    this.stopPressureTimer();
+    const ws = this.ws;
+    if (ws.readyState === 0 || ws.readyState === 1) ws.close(code, reason);
+  }
+
+  /** Outbound buffer above the high-water mark: stop reading this client until it drains; drop it past the maximum. */
+  private onPressure(): void {
+    const ws = this.ws;
+    const buffered = ws.bufferedAmount;
+    if (buffered > this.limits.outbound_max_bytes) {
+      this.logger.warn({ peer: this.transportDetails['peer'], buffered }, 'dropping a client that does not read its messages');
+      this.stopPressureTimer();
+      ws.terminate();
+      return;
+    }
+    if (this.pressureTimer !== undefined) return;
+    ws.pause();
+    this.pressureTimer = setInterval(() => {
+      if (ws.readyState !== 1) {
+        this.stopPressureTimer();
+        return;
+      }
+      if (ws.bufferedAmount <= this.limits.outbound_high_water_bytes / 2) {
+        this.stopPressureTimer();
+        ws.resume();
+      }
+    }, PRESSURE_POLL_MS);
+  }
+
+  private stopPressureTimer(): void {
+    if (this.pressureTimer !== undefined) {
+      clearInterval(this.pressureTimer);
+      this.pressureTimer = undefined;
+    }
+  }
+}
+
+function offeredProtocols(req: IncomingMessage): string[] {
+  const h = req.headers['sec-websocket-protocol'];
+  if (h === undefined) return [];
+  return h
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0);
+}
+
+function rejectUpgrade(socket: Duplex, status: number, text: string, message: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`);
+}
+
+export interface WebSocketTransport {
+  /** Handles an HTTP upgrade request (the http server's 'upgrade' event). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Closes every connection at once. */
+  terminateAll(): void;
+  close(): Promise<void>;
+}
+
+export function createWebSocketTransport(router: Router, config: RouterConfig, logger: Logger, path = '/ws'): WebSocketTransport {
+  const supported = new Set<string>(WAMP_SUBPROTOCOLS);
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: config.max_message_bytes,
+    perMessageDeflate: false,
+    skipUTF8Validation: true,
+    // the client's order of preference decides among the protocols we support
+    handleProtocols: (protocols) => {
+      for (const p of protocols) if (supported.has(p)) return p;
+      return false;
+    },
+  });
+
+  wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
+    const codec = ws.protocol ? FRAME_CODECS[ws.protocol as WampSubprotocol] : JSON_FRAME_CODEC;
+    const address = req.socket.remoteAddress ?? '';
+    const family = address.includes(':') && !address.startsWith('::ffff:') ? 'tcp6' : 'tcp4';
+    const details: Dict = {
+      type: 'websocket',
+      protocol: ws.protocol || codec.subprotocol,
+      serializer: codec.subprotocol.split('.')[2],
+      peer: `${family}:${address.replace(/^::ffff:/, '')}:${req.socket.remotePort ?? 0}`,
+    };
+    const peer = new WebSocketPeer(ws, codec, details, config.limits, logger);
+    const session = router.openSession(peer);
+    const flags: DecodeFlags = { special: false };
+
+    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
+      const frame = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+      const messages: unknown[] = [];
+      try {
+        codec.decode(frame, flags, messages);
+      } catch (e) {
+        router.protocolViolation(session, `cannot decode the frame: ${e instanceof Error ? e.message : String(e)}`);
+        return;
+      }
+      for (let i = 0; i < messages.length; i++) {
+        if (session.state === 'closed') return;
+        router.handleMessage(session, messages[i], flags.special);
+      }
+    });
+    ws.on('close', () => router.transportClosed(session));
+    ws.on('error', (err) => {
+      // e.g. a frame above maxPayload: ws closes the connection (1009) by itself
+      logger.debug({ session: session.id, err }, 'websocket error');
+    });
+  });
+
+  return {
+    handleUpgrade(req, socket, head) {
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      const p = q >= 0 ? url.slice(0, q) : url;
+      if (p !== path && p !== `${path}/`) {
+        rejectUpgrade(socket, 404, 'Not Found', `no WebSocket endpoint at ${p}; use ${path}\n`);
+        return;
+      }
+      const offered = offeredProtocols(req);
+      if (offered.length > 0 && !offered.some((o) => supported.has(o))) {
+        rejectUpgrade(socket, 400, 'Bad Request', `none of the offered subprotocols is supported (${offered.join(', ')}); supported: ${WAMP_SUBPROTOCOLS.join(', ')}\n`);
+        return;
+      }
+      socket.on('error', () => {});
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    },
+    terminateAll() {
+      for (const ws of wss.clients) ws.terminate();
+    },
+    close() {
+      return new Promise((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
