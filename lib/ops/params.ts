@@ -78,9 +78,9 @@ export function validateParams<S extends ParamsSchema>(schema: S, raw: unknown, 
 
 function validateField(key: string, field: SchemaNode, value: unknown): unknown {
   if (value === undefined || value === null) {
-    // OCS treats None as missing: the default applies, else the param is required.
+    // OCS treats None as missing: the default applies (a nullable field defaults to null), else it is required.
     const missing = field.safeParse(undefined);
-    const isNullable = value === null && field.safeParse(null).success;
+    const isNullable = field.safeParse(null).success;
     if (missing.success) return missing.data === undefined && isNullable ? null : missing.data;
     if (isNullable) return null;
     throw new ParamError(`Param '${key}' is required and must not be None`);
