@@ -4,6 +4,7 @@
  * `start` → `["start", op, params]`, `wait` → `["wait", op, {}]` with kwargs `{timeout}`,
  * `status`/`stop`/`abort` → `[action, op, {}]`; each answers `{status, message, session}`.
  */
+import { ResponseCode } from '../ops/op-codes.js';
 import type { OpInfo, OpType } from './agent-api.js';
 import type { OpReply } from './op-reply.js';
 
@@ -47,8 +48,6 @@ export interface ProcessHandle<P extends OpParams = OpParams> extends OpHandleBa
 
 export type OpHandle = TaskHandle | ProcessHandle;
 
-const OK = 0;
-
 export function createOpHandle(opType: 'task', name: string, info: OpInfo, request: OpRequest): TaskHandle;
 export function createOpHandle(opType: 'process', name: string, info: OpInfo, request: OpRequest): ProcessHandle;
 export function createOpHandle(opType: OpType, name: string, info: OpInfo, request: OpRequest): OpHandle;
@@ -61,7 +60,7 @@ export function createOpHandle(opType: OpType, name: string, info: OpInfo, reque
     const abort = (options: CallOptions = {}) => request('abort', name, {}, {}, options);
     const call = async (params: OpParams = {}, options: WaitOptions = {}) => {
       const started = await start(params, options.callTimeoutMs === undefined ? {} : { callTimeoutMs: options.callTimeoutMs });
-      return started.status === OK ? wait(options) : started;
+      return started.status === ResponseCode.OK ? wait(options) : started;
     };
     return Object.freeze({ opType, ...base, abort, call });
   }

@@ -31,7 +31,7 @@ export const OpReplySchema = z
   .transform(([status, message, session]) => ({ status, message, session: session as OpSessionData | EmptySession }));
 
 export interface OpReply {
-  /** ResponseCode: OK 0, ERROR -1, TIMEOUT 1. */
+  /** A ResponseCode (lib/ops/op-codes.ts): OK 0, ERROR -1, TIMEOUT 1. */
   status: number;
   message: string;
   session: OpSessionData | EmptySession;
