@@ -421,7 +421,8 @@ class MsgpackEncoder {
         this.writeString(v);
         return;
       case 'number':
-        if (Number.isSafeInteger(v)) this.writeInt(v);
+        // integers up to the int64/uint64 range stay integers (2^53 included), the rest are float64
+        if (Number.isInteger(v) && v >= -9223372036854775808 && v < 18446744073709551616) this.writeInt(v);
         else this.writeFloat(v);
         return;
       case 'boolean':
