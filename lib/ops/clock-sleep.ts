@@ -6,9 +6,11 @@ const MAX_TIMER_MS = 2_147_483_647;
 /**
  * Resolves after `durationMs` on `clock` (Infinity: never), or early when `signal` aborts.
  * Resolves `true` when the full time passed and `false` when cut short. Leaves no timer behind.
+ * With `signal` already aborted it resolves on the next timer tick, not in a microtask, so a loop
+ * that keeps sleeping after a stop cannot starve the event loop.
  */
 export function clockSleep(clock: Clock, durationMs: number, signal?: AbortSignal): Promise<boolean> {
-  if (signal?.aborted) return Promise.resolve(false);
+  if (signal?.aborted) return new Promise((resolve) => clock.setTimeout(() => resolve(false), 0));
   const isForever = durationMs === Infinity;
   let remainingMs = isForever ? 0 : Math.max(0, durationMs || 0);
   return new Promise((resolve) => {

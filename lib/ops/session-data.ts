@@ -6,15 +6,14 @@ const MAX_DEPTH = 64;
  * A wire-safe copy of an op's `session.data`: NaN becomes null (as OCS), typed arrays become
  * lists (as numpy's `tolist()`), Maps become objects, Sets lists, values with `toJSON` their
  * JSON form; object keys holding undefined, functions or symbols are dropped (as JSON does).
- * Throws on ±Infinity (OCS raises ValueError) and on nesting deeper than 64 (cycles).
+ * Throws on ±Infinity (OCS raises ValueError) and on nesting deeper than 64 (cycles). A fresh
+ * copy each call, so a reply is a snapshot the op cannot change afterwards.
  */
 export function encodeSessionData(data: unknown): Record<string, unknown> {
+  // Ops normally keep an object here; OCS passes any other JSON value through, and so do we
+  // (null/undefined become {} so clients can always index it).
   if (data === null || data === undefined) return {};
-  const out = safe(data, 'data', 0);
-  if (out === null || typeof out !== 'object' || Array.isArray(out)) {
-    throw new TypeError(`session.data must be a plain object, got ${Array.isArray(out) ? 'an array' : typeof data}`);
-  }
-  return out as Record<string, unknown>;
+  return safe(data, 'data', 0) as Record<string, unknown>;
 }
 
 function safe(value: unknown, path: string, depth: number): unknown {

@@ -220,7 +220,34 @@ describe('OpSession', () => {
       expect(result).toBe(false);
       expect(s.signal.aborted).toBe(true);
       expect(vi.getTimerCount()).toBe(0);
-      expect(await s.sleep(1000)).toBe(false);
+      let again: boolean | undefined;
+      void s.sleep(1000).then((r) => (again = r));
+      await Promise.resolve();
+      expect(again).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(again).toBe(false);
+    });
+
+    it('yields to the event loop when a loop keeps sleeping after a stop', async () => {
+      const s = makeSession();
+      s.requestStop();
+      let spins = 0;
+      const loop = (async () => {
+        while (s.status !== 'done') {
+          spins++;
+          await s.sleep(1000);
+        }
+      })();
+      // One pass per timer tick, not an endless run of microtasks.
+      await Promise.resolve();
+      expect(spins).toBe(1);
+      await vi.advanceTimersToNextTimerAsync();
+      await vi.advanceTimersToNextTimerAsync();
+      expect(spins).toBeGreaterThan(1);
+      expect(spins).toBeLessThan(10);
+      s.setStatus('done');
+      await vi.advanceTimersToNextTimerAsync();
+      await loop;
     });
 
     it('aborts the signal when the status reaches stopping or done', () => {
