@@ -2,6 +2,7 @@
  * Calls through the router's HTTP bridge (crossbar's "caller" path, ocs-protocol §5.2): POST
  * `{"procedure", "args", "kwargs"}` as JSON; HTTP 200 `{"args": [v]}` answers `v`, HTTP 200
  * `{"error", "args", "kwargs"}` is a WAMP error, anything else means the bridge is unusable.
+ * The body is written with the project codec, so a `WampFloat` parameter stays a float (`1.0`).
  *
  * Requests go through node:http rather than fetch: fetch gives up on a response whose headers
  * take more than 300 s, and OCS's `wait` without a timeout legitimately holds the request open
@@ -14,6 +15,7 @@ import { z } from 'zod';
 import { ConfigError, errorFromWamp, InternalError, OpTimeoutError, RouterUnavailableError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
+import { encodeJson } from '../wamp/codec.js';
 import type { ClientTransport, TransportCallOptions } from './client-transport.js';
 
 export interface HttpResponse {
@@ -61,7 +63,7 @@ export class HttpTransport implements ClientTransport {
     let response: HttpResponse;
     try {
       this.logger.debug({ procedure }, 'call');
-      response = await this.post(this.url, JSON.stringify({ procedure, args, kwargs }), controller.signal);
+      response = await this.post(this.url, encodeJson({ procedure, args, kwargs }), controller.signal);
     } catch (e) {
       if (controller.signal.aborted) {
         throw new OpTimeoutError(`call to ${procedure} timed out after ${options.timeoutMs} ms`, {

@@ -11,6 +11,7 @@ import { silentLogger } from '../log.js';
 import { isAutobahnError, type AutobahnSerializer } from '../wamp/autobahn.js';
 import { WampConnection, type WampAuth } from '../wamp/connection.js';
 import { isWampFloat } from '../wamp/float.js';
+import { jsonSerializer } from '../wamp/serializers.js';
 import type { ClientTransport, TransportCallOptions } from './client-transport.js';
 
 export interface WampTransportOptions {
@@ -18,6 +19,7 @@ export interface WampTransportOptions {
   url: string;
   realm: string;
   auth?: WampAuth;
+  /** Default: the project's JSON serializer (a WampFloat parameter travels as `1.0`). */
   serializers?: AutobahnSerializer[];
   logger?: Logger;
 }
@@ -49,7 +51,7 @@ export class WampTransport implements ClientTransport {
       shouldRetryIfUnreachable: false,
       logger,
       ...(options.auth ? { auth: options.auth } : {}),
-      ...(options.serializers ? { serializers: options.serializers } : {}),
+      serializers: options.serializers ?? [jsonSerializer],
     });
     await connection.open();
     return new WampTransport(connection, logger);
