@@ -37,7 +37,7 @@ interface CommonSpec<P extends ParamsSchema> {
   /** Shown by `get_api`; defaults to `describeParams(params)` when there is a schema, else null. */
   docstring?: string | null;
   /** OCS `@param('_no_check_strays')` when false: keys outside the schema are dropped instead of refused. */
-  checkStrays?: boolean;
+  shouldCheckStrays?: boolean;
 }
 
 export interface TaskSpec<P extends ParamsSchema = ParamsSchema> extends CommonSpec<P> {
@@ -124,7 +124,7 @@ interface OpEntry {
   run: OpFunction<unknown>;
   stopper: StopFunction | undefined;
   schema: ParamsSchema | undefined;
-  checkStrays: boolean;
+  shouldCheckStrays: boolean;
   startup: Record<string, unknown> | null;
   minPrivs: number;
   blocking: boolean;
@@ -240,7 +240,7 @@ export class OpTable extends EventEmitter<OpTableEvents> {
     let params = rawParams;
     if (op.schema) {
       try {
-        params = validateParams(op.schema, rawParams, { checkStrays: op.checkStrays });
+        params = validateParams(op.schema, rawParams, { shouldCheckStrays: op.shouldCheckStrays });
       } catch (err) {
         if (err instanceof ParamError) {
           this.log.info({ op: op.name, reason: err.message }, 'rejected start params');
@@ -415,7 +415,7 @@ export class OpTable extends EventEmitter<OpTableEvents> {
       run,
       stopper,
       schema: spec.params,
-      checkStrays: spec.checkStrays ?? true,
+      shouldCheckStrays: spec.shouldCheckStrays ?? true,
       startup,
       minPrivs: Math.max(1, minPrivs),
       blocking: spec.blocking ?? true,

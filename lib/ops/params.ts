@@ -14,7 +14,7 @@ export class ParamError extends InvalidParamsError {}
 
 export interface ValidateParamsOptions {
   /** OCS `@param('_no_check_strays')`: keys outside the schema are dropped, not refused. A loose object schema implies it. */
-  checkStrays?: boolean;
+  shouldCheckStrays?: boolean;
 }
 
 /** A schema node as zod v4 exposes it at runtime. */
@@ -62,7 +62,7 @@ export function validateParams<S extends ParamsSchema>(schema: S, raw: unknown, 
   const isLoose = node._zod.def.catchall !== undefined && node._zod.def.catchall._zod.def.type !== 'never';
   const strays = Object.keys(params).filter((k) => !Object.hasOwn(shape, k));
   if (strays.length > 0) {
-    if (options.checkStrays !== false && !isLoose) throw new ParamError(`params included unexpected values: ${pythonRepr(strays)}`);
+    if (options.shouldCheckStrays !== false && !isLoose) throw new ParamError(`params included unexpected values: ${pythonRepr(strays)}`);
     if (isLoose) for (const k of strays) out[k] = params[k];
   }
   if ((node._zod.def.checks?.length ?? 0) > 0) {

@@ -192,6 +192,22 @@ describe('OpTable', () => {
       expect(seen).toEqual([null, null, [], { a: 1 }, 'text']);
     });
 
+    it('lets an op opt out of the stray-key check', async () => {
+      const { table, call } = makeTable();
+      const seen: unknown[] = [];
+      table.registerTask('lenient', {
+        fn: async (_s, params) => {
+          seen.push(params);
+          return [true, ''];
+        },
+        params: z.object({ a: z.number().default(1) }),
+        shouldCheckStrays: false,
+      });
+      expect((await call(['start', 'lenient', { b: 2 }]))[0]).toBe(0);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(seen).toEqual([{ a: 1 }]);
+    });
+
     it('discards a done session even when the restart is refused, as OCS', async () => {
       const { table, call } = makeTable();
       await call(['start', 'delay_task', { delay: 0 }]);

@@ -136,7 +136,7 @@ describe('validateParams', () => {
     });
 
     it('drops strays when the op opts out, and keeps them for a loose schema', () => {
-      expect(validateParams(z.object({ x: z.number() }), { x: 1, y: 2 }, { checkStrays: false })).toEqual({ x: 1 });
+      expect(validateParams(z.object({ x: z.number() }), { x: 1, y: 2 }, { shouldCheckStrays: false })).toEqual({ x: 1 });
       expect(validateParams(z.looseObject({ x: z.number() }), { x: 1, y: 2 })).toEqual({ x: 1, y: 2 });
     });
   });
