@@ -1,6 +1,271 @@
+import { parseArgs } from 'node:util';
 import type { CliContext } from './main.js';
+import { ConfigError, EXIT_CONFIG, OcsError } from '../errors.js';
+import { readEnv } from '../site-config/env.js';
+import { resolveClientConfig, type ClientConfig } from '../site-config/resolve-client-config.js';
+import { OcsClient } from '../client/ocs-client.js';
+import type { OpReply } from '../client/op-reply.js';
+import { WampConnection } from '../wamp/connection.js';
+import { formatReply, formatScan, type ScanEntry } from './client-format.js';
 
-export async function runClientCommand(_argv: string[], _ctx: CliContext): Promise<number> {
-  process.stderr.write('ocs client: not available yet\n');
-  return 1;
+const USAGE = `usage: ocs client <subcommand> [site options] [options]
+
+subcommands:
+  scan [--details] [--use-registry [ID]] [--duration S]   agents heard by heartbeat, with op codes
+  listen <topic-or-pattern> [--duration S]                 print events (wildcard match: observatory..feeds.heartbeat)
+  call <instance-id> <op> <start|stop|abort|wait|status> [key=value ...] [--timeout S]
+                                                           run an action, print the reply
+  status <instance-id> [op]                                status of one op, or of every op
+
+options: --json (one JSON document per line, for scripts)
+site options: --site-file FILE | --site NAME, --site-hub URL, --site-http URL, --site-realm REALM, --address-root ROOT
+values in key=value are JSON when they parse as JSON (delay=1.5, succeed=false, names='["a"]'), else strings`;
+
+interface Output {
+  isJson: boolean;
+  print(text: string, json: unknown): void;
 }
+
+export async function runClientCommand(argv: string[], _ctx: CliContext): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === undefined || sub === '--help' || sub === '-h') {
+    process.stdout.write(`${USAGE}\n`);
+    return sub === undefined ? 2 : 0;
+  }
+  try {
+    const config = resolveClientConfig({ argv: rest, env: readEnv() });
+    switch (sub) {
+      case 'scan':
+        return await scan(config);
+      case 'listen':
+        return await listen(config);
+      case 'call':
+        return await call(config);
+      case 'status':
+        return await status(config);
+      default:
+        process.stderr.write(`ocs client: unknown subcommand '${sub}'\n${USAGE}\n`);
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`ocs client ${sub}: ${err.message}\n`);
+      return EXIT_CONFIG;
+    }
+    if (err instanceof OcsError) {
+      process.stderr.write(`ocs client ${sub}: ${err.code}: ${err.message}\n`);
+      return 1;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`ocs client ${sub}: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+class UsageError extends Error {}
+
+function parse(rest: readonly string[], options: Record<string, { type: 'string' | 'boolean' }>): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+  try {
+    const r = parseArgs({ args: [...rest], options: { json: { type: 'boolean' }, ...options }, allowPositionals: true, strict: true });
+    return { values: r.values as Record<string, string | boolean | undefined>, positionals: r.positionals };
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function output(isJson: boolean): Output {
+  return {
+    isJson,
+    print: (text, json) => process.stdout.write(isJson ? `${JSON.stringify(json)}\n` : `${text}\n`),
+  };
+}
+
+function numberOption(value: string | boolean | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (typeof value !== 'string' || !Number.isFinite(n)) throw new UsageError(`--${name} needs a number, got '${String(value)}'`);
+  return n;
+}
+
+async function withSession<T>(config: ClientConfig, fn: (conn: WampConnection) => Promise<T>): Promise<T> {
+  const conn = new WampConnection({ url: config.hub.wampServer, realm: config.hub.wampRealm });
+  await conn.open();
+  try {
+    return await fn(conn);
+  } finally {
+    await conn.close();
+  }
+}
+
+function connectClient(config: ClientConfig, instanceId: string): Promise<OcsClient> {
+  return OcsClient.connect(instanceId, {
+    url: config.hub.wampServer,
+    ...(config.hub.wampHttp ? { httpUrl: config.hub.wampHttp } : {}),
+    realm: config.hub.wampRealm,
+    addressRoot: config.hub.addressRoot,
+  });
+}
+
+async function scan(config: ClientConfig): Promise<number> {
+  const { values } = parse(config.rest, { details: { type: 'boolean' }, 'use-registry': { type: 'string' }, duration: { type: 'string' } });
+  const out = output(values['json'] === true);
+  const root = config.hub.addressRoot;
+  let entries: ScanEntry[];
+  const registryId = values['use-registry'];
+  if (typeof registryId === 'string') {
+    const client = await connectClient(config, registryId === '' ? 'registry' : registryId);
+    try {
+      const reply = await client.process('main').status();
+      const data = ('data' in reply.session ? reply.session.data : {}) as Record<string, { op_codes?: Record<string, number>; expired?: boolean; agent_class?: string | null }>;
+      entries = Object.entries(data).map(([address, rec]) => ({
+        address,
+        instanceId: address.startsWith(`${root}.`) ? address.slice(root.length + 1) : address,
+        agentClass: rec.agent_class ?? null,
+        opCodes: rec.op_codes ?? {},
+        isExpired: rec.expired === true,
+      }));
+    } finally {
+      await client.close();
+    }
+  } else {
+    const durationMs = numberOption(values['duration'], 'duration', 2) * 1000;
+    const seen = new Map<string, ScanEntry>();
+    await withSession(config, async (conn) => {
+      const session = conn.session!;
+      await session.subscribe(
+        `${root}..feeds.heartbeat`,
+        (args) => {
+          const payload = args?.[0];
+          if (!Array.isArray(payload)) return;
+          const [codes, feed] = payload as [unknown, { agent_address?: unknown; agent_class?: unknown } | undefined];
+          const address = typeof feed?.agent_address === 'string' ? feed.agent_address : undefined;
+          if (!address) return;
+          const opCodes = codes !== null && typeof codes === 'object' && !Array.isArray(codes) ? (codes as Record<string, number>) : { old_agent_no_opcodes: 7 };
+          seen.set(address, {
+            address,
+            instanceId: address.startsWith(`${root}.`) ? address.slice(root.length + 1) : address,
+            agentClass: typeof feed?.agent_class === 'string' ? feed.agent_class : null,
+            opCodes,
+            isExpired: false,
+          });
+        },
+        { match: 'wildcard' },
+      );
+      await new Promise((r) => setTimeout(r, durationMs));
+    });
+    entries = [...seen.values()];
+  }
+  entries.sort((a, b) => a.instanceId.localeCompare(b.instanceId));
+  if (out.isJson) {
+    for (const e of entries) out.print('', { instance_id: e.instanceId, agent_address: e.address, agent_class: e.agentClass, expired: e.isExpired, op_codes: e.opCodes });
+  } else {
+    process.stdout.write(formatScan(entries, values['details'] === true) + '\n');
+  }
+  return 0;
+}
+
+async function listen(config: ClientConfig): Promise<number> {
+  const { values, positionals } = parse(config.rest, { duration: { type: 'string' } });
+  const topic = positionals[0];
+  if (!topic) throw new UsageError('listen needs a topic or pattern, e.g. observatory..feeds.heartbeat');
+  const out = output(values['json'] === true);
+  const durationS = numberOption(values['duration'], 'duration', 0);
+  const match = topic.split('.').some((c) => c === '') ? 'wildcard' : 'exact';
+  await withSession(config, async (conn) => {
+    await conn.session!.subscribe(
+      topic,
+      (args, kwargs, details) => {
+        const t = details.topic ?? topic;
+        const message = args?.length === 1 ? args[0] : (args ?? kwargs);
+        out.print(`[${t}] ${JSON.stringify(message)}`, { topic: t, message });
+      },
+      { match },
+    );
+    await new Promise<void>((resolve) => {
+      const stop = (): void => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      if (durationS > 0) setTimeout(stop, durationS * 1000);
+      conn.once('leave', stop);
+    });
+  });
+  return 0;
+}
+
+function parseParams(tokens: readonly string[]): Record<string, unknown> {
+  const params: Record<string, unknown> = {};
+  for (const token of tokens) {
+    const eq = token.indexOf('=');
+    if (eq <= 0) throw new UsageError(`parameter '${token}' is not key=value`);
+    const key = token.slice(0, eq);
+    const raw = token.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      value = raw;
+    }
+    params[key] = value;
+  }
+  return params;
+}
+
+async function call(config: ClientConfig): Promise<number> {
+  const { values, positionals } = parse(config.rest, { timeout: { type: 'string' } });
+  const [instanceId, opName, action, ...paramTokens] = positionals;
+  if (!instanceId || !opName || !action) throw new UsageError('call needs <instance-id> <op> <start|stop|abort|wait|status>');
+  const out = output(values['json'] === true);
+  const params = parseParams(paramTokens);
+  const timeoutS = values['timeout'] === undefined ? null : numberOption(values['timeout'], 'timeout', 0);
+  const client = await connectClient(config, instanceId);
+  try {
+    const handle = client.op(opName);
+    let reply: OpReply;
+    switch (action) {
+      case 'start':
+        reply = await handle.start(params);
+        break;
+      case 'wait':
+        reply = await handle.wait({ timeoutS });
+        break;
+      case 'status':
+        reply = await handle.status();
+        break;
+      case 'stop':
+        if (handle.opType !== 'process') throw new UsageError(`'${opName}' is a task: use abort`);
+        reply = await handle.stop();
+        break;
+      case 'abort':
+        if (handle.opType !== 'task') throw new UsageError(`'${opName}' is a process: use stop`);
+        reply = await handle.abort();
+        break;
+      default:
+        throw new UsageError(`unknown action '${action}' (start, stop, abort, wait, status)`);
+    }
+    out.print(formatReply(opName, reply), { status: reply.status, message: reply.message, session: reply.session });
+    return reply.status === 0 ? 0 : 1;
+  } finally {
+    await client.close();
+  }
+}
+
+async function status(config: ClientConfig): Promise<number> {
+  const { values, positionals } = parse(config.rest, {});
+  const [instanceId, opName] = positionals;
+  if (!instanceId) throw new UsageError('status needs <instance-id> [op]');
+  const out = output(values['json'] === true);
+  const client = await connectClient(config, instanceId);
+  try {
+    const names = opName ? [opName] : client.opNames;
+    for (const name of names) {
+      const reply = await client.op(name).status();
+      out.print(formatReply(name, reply), { op_name: name, status: reply.status, message: reply.message, session: reply.session });
+    }
+    return 0;
+  } finally {
+    await client.close();
+  }
+}
+

@@ -43,20 +43,21 @@ export class WampConnection extends EventEmitter<WampConnectionEvents> {
   private currentSession: AutobahnSession | undefined;
   private hasJoined = false;
   private isClosing = false;
+  private retryDelayS: number;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private retryCount = 0;
 
   constructor(readonly options: WampConnectionOptions) {
     super();
     this.logger = (options.logger ?? silentLogger()).child({ component: 'wamp', url: options.url, realm: options.realm });
-    const shouldReconnect = options.shouldReconnect ?? false;
+    this.retryDelayS = options.initialRetryDelayS ?? 1;
+    // Reconnects are ours, not autobahn's: autobahn stops retrying after the router says GOODBYE
+    // (e.g. `wamp.close.system_shutdown` when it restarts), and an agent must come back then too.
     const opts: AutobahnConnectionOptions = {
       url: options.url,
       realm: options.realm,
-      max_retries: shouldReconnect ? (options.maxRetries ?? -1) : 0,
-      initial_retry_delay: options.initialRetryDelayS ?? 1,
-      max_retry_delay: options.maxRetryDelayS ?? 30,
-      retry_delay_growth: 1.5,
-      retry_delay_jitter: 0.1,
-      retry_if_unreachable: options.shouldRetryIfUnreachable ?? shouldReconnect,
+      max_retries: 0,
+      retry_if_unreachable: false,
     };
     if (options.serializers) opts.serializers = options.serializers;
     const auth = options.auth;
@@ -88,14 +89,20 @@ export class WampConnection extends EventEmitter<WampConnectionEvents> {
       this.connection.onopen = (session) => {
         const isFirstJoin = !this.hasJoined;
         this.hasJoined = true;
+        this.retryCount = 0;
+        this.retryDelayS = this.options.initialRetryDelayS ?? 1;
         this.currentSession = session;
         this.logger.debug({ session: session.id }, 'joined');
         this.emit('join', session, isFirstJoin);
         if (isFirstJoin) resolve(session);
       };
       this.connection.onclose = (reason, details) => {
+        const wasJoined = this.currentSession !== undefined;
         this.currentSession = undefined;
-        const willRetry = !this.isClosing && details.will_retry === true;
+        const willRetry = !this.isClosing && this.shouldRetry(wasJoined);
+        if (willRetry) {
+          details = { ...details, will_retry: true, retry_delay: this.scheduleRetry() };
+        }
         this.logger.debug({ reason, details }, 'connection closed');
         if (!this.hasJoined && !willRetry) {
           reject(
@@ -104,17 +111,47 @@ export class WampConnection extends EventEmitter<WampConnectionEvents> {
             }),
           );
         }
-        if (this.hasJoined) this.emit('leave', reason, { willRetry, retryDelayS: details.retry_delay });
+        if (wasJoined) this.emit('leave', reason, { willRetry, retryDelayS: details.retry_delay });
         if (!willRetry) this.emit('closed', reason);
-        return this.isClosing;
+        return true;
       };
       this.connection.open();
     });
   }
 
+  private shouldRetry(wasJoined: boolean): boolean {
+    if (!(this.options.shouldReconnect ?? false)) return false;
+    if (!this.hasJoined && !(this.options.shouldRetryIfUnreachable ?? true)) return false;
+    const maxRetries = this.options.maxRetries ?? -1;
+    return wasJoined || maxRetries < 0 || this.retryCount < maxRetries;
+  }
+
+  /** Schedules the next attempt with backoff (x1.5, capped, ±10% jitter); returns the delay in s. */
+  private scheduleRetry(): number {
+    this.retryCount++;
+    const jitter = 1 + (Math.random() * 0.2 - 0.1);
+    const delayS = Math.min(this.retryDelayS, this.options.maxRetryDelayS ?? 30) * jitter;
+    this.retryDelayS = Math.min(this.retryDelayS * 1.5, this.options.maxRetryDelayS ?? 30);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.isClosing) return;
+      try {
+        this.connection.open();
+      } catch (err) {
+        this.logger.warn({ err }, 'reconnect attempt failed to start');
+      }
+    }, delayS * 1000);
+    return delayS;
+  }
+
   /** Leaves the realm and stops reconnecting. Resolves once the transport is closed. */
   close(reason = 'wamp.close.normal'): Promise<void> {
     this.isClosing = true;
+    if (this.retryTimer !== undefined) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      this.emit('closed', reason);
+    }
     return new Promise((resolve) => {
       if (!this.connection.isConnected && !this.connection.isOpen) {
         try {
