@@ -176,15 +176,16 @@ describe('OpTable', () => {
       expect(table.session('delay_task')?.data).toEqual({ requested_delay: 5 });
     });
 
+    /** Registers a task that records the params it receives. */
+    function recordingTask(table: OpTable, name: string, spec: { params?: z.ZodObject; shouldCheckStrays?: boolean } = {}): unknown[] {
+      const seen: unknown[] = [];
+      table.registerTask(name, { fn: async (_s, params) => (seen.push(params), [true, 'ok']), ...spec });
+      return seen;
+    }
+
     it('passes params raw to ops without a schema', async () => {
       const { table, call } = makeTable();
-      const seen: unknown[] = [];
-      table.registerTask('raw', {
-        fn: async (_s, params) => {
-          seen.push(params);
-          return [true, 'ok'];
-        },
-      });
+      const seen = recordingTask(table, 'raw');
       for (const p of [undefined, null, [], { a: 1 }, 'text']) {
         await call(p === undefined ? ['start', 'raw'] : ['start', 'raw', p]);
         await vi.advanceTimersByTimeAsync(0);
@@ -194,15 +195,7 @@ describe('OpTable', () => {
 
     it('lets an op opt out of the stray-key check', async () => {
       const { table, call } = makeTable();
-      const seen: unknown[] = [];
-      table.registerTask('lenient', {
-        fn: async (_s, params) => {
-          seen.push(params);
-          return [true, ''];
-        },
-        params: z.object({ a: z.number().default(1) }),
-        shouldCheckStrays: false,
-      });
+      const seen = recordingTask(table, 'lenient', { params: z.object({ a: z.number().default(1) }), shouldCheckStrays: false });
       expect((await call(['start', 'lenient', { b: 2 }]))[0]).toBe(0);
       await vi.advanceTimersByTimeAsync(0);
       expect(seen).toEqual([{ a: 1 }]);
