@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AgentRuntime } from '../../../lib/agent/agent-runtime.js';
+import type { ProcessSpec } from '../../../lib/ops/op-table.js';
 import { jsonSerializer } from '../../../lib/wamp/serializers.js';
 import { silentLogger } from '../../../lib/log.js';
 import { startRouter } from '../../../lib/router/index.js';
@@ -25,6 +26,19 @@ function makeRuntime(url: string, overrides: Partial<ConstructorParameters<typeo
   registerCleanup(() => runtime.shutdown('test over'));
   return runtime;
 }
+
+/** A process that runs until stopped, started at join. */
+const LOOP_PROCESS: ProcessSpec = {
+  start: async (session) => {
+    session.setStatus('running');
+    while (!session.signal.aborted) await session.sleep(50);
+    return [true, 'stopped'];
+  },
+  stop: async (session) => {
+    session.setStatus('stopping');
+  },
+  startup: true,
+};
 
 function joined(runtime: AgentRuntime): Promise<boolean> {
   return new Promise((resolve) => runtime.once('joined', resolve));
@@ -66,17 +80,7 @@ describe('AgentRuntime', () => {
     const port = router.port;
     registerCleanup(() => router.close());
     const runtime = makeRuntime(router.url);
-    runtime.registerProcess('loop', {
-      start: async (session) => {
-        session.setStatus('running');
-        while (!session.signal.aborted) await session.sleep(50);
-        return [true, 'stopped'];
-      },
-      stop: async (session) => {
-        session.setStatus('stopping');
-      },
-      startup: true,
-    });
+    runtime.registerProcess('loop', LOOP_PROCESS);
     const firstJoin = joined(runtime);
     void runtime.run({ shouldHandleSignals: false });
     expect(await firstJoin).toBe(true);
@@ -97,17 +101,7 @@ describe('AgentRuntime', () => {
   it('gives up after crossbarTimeoutS without a router, stopping its operations', async () => {
     const router = await startRouter({ port: 0 });
     const runtime = makeRuntime(router.url, { crossbarTimeoutS: 1 });
-    runtime.registerProcess('loop', {
-      start: async (session) => {
-        session.setStatus('running');
-        while (!session.signal.aborted) await session.sleep(50);
-        return [true, 'stopped'];
-      },
-      stop: async (session) => {
-        session.setStatus('stopping');
-      },
-      startup: true,
-    });
+    runtime.registerProcess('loop', LOOP_PROCESS);
     const isJoined = joined(runtime);
     const exit = runtime.run({ shouldHandleSignals: false });
     await isJoined;
