@@ -1,0 +1,433 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AutobahnSession } from '../../lib/wamp/autobahn.js';
+import { WampConnection } from '../../lib/wamp/connection.js';
+import { frameHead, RawWampClient, stampIn, WAMP } from './lib/raw-wamp-client.js';
+import { currentLoad, newReport, type Baseline, type BenchOptions, type BenchReport, type BenchResult } from './lib/report.js';
+import { spawnRouterProcess, type RouterProcess } from './lib/router-process.js';
+import { readRssMb, UsageWindow, type UsageSummary } from './lib/proc-stats.js';
+import { LatencyRecorder } from './lib/stats.js';
+
+/**
+ * Router benchmarks. The router runs in its own process (`ocs router --port 0`); every load
+ * client runs in this process. Each case starts a fresh router, warms up, measures a window
+ * (throughput, latency, router CPU from /proc, this process's CPU, router peak RSS) and stops
+ * everything; each case is bounded by CASE_DEADLINE_MS.
+ */
+
+export const name = 'router';
+
+const CASE_DEADLINE_MS = 58_000;
+const REALM = 'test_realm';
+const PUBLISH_ACK_WINDOW = 200;
+const CONNECT_BATCH = 50;
+const CLOSE_BATCH = 500;
+const HEARTBEAT_SLOTS = 100; // one slot per 10 ms: every session beats once a second, spread evenly
+const HEARTBEAT_SLOT_MS = 10;
+const DRAIN_TIMEOUT_MS = 5000;
+const RING_MASK = 0xffff;
+
+/** The echo payload (~90 bytes of JSON), as the items inside the args list and as the list. */
+const PAYLOAD_ITEMS = '"bench",12345,{"sensor":"temperature","value":21.5,"unit":"C","ok":true,"tags":["a","b"]}';
+const PAYLOAD = `[${PAYLOAD_ITEMS}]`;
+const PAYLOAD_ARGS = JSON.parse(PAYLOAD) as unknown[];
+
+const BASELINE_LABEL = 'fox-wamp 0.7.28 with autobahn-js clients, better of two runs (docs: wamp-router.md)';
+const BASELINES: Record<string, Baseline> = {
+  rpcSequential: { label: BASELINE_LABEL, throughput: 7_368, routerCpuPct: 47, routerRssMb: 85 },
+  rpcInFlight: { label: BASELINE_LABEL, throughput: 48_958, routerCpuPct: 97, routerRssMb: 86 },
+  pubsub1: { label: BASELINE_LABEL, throughput: 77_840, routerCpuPct: 97, routerRssMb: 86 },
+  pubsub10: { label: BASELINE_LABEL, throughput: 163_965, routerCpuPct: 99, routerRssMb: 89 },
+  heartbeat200: { label: BASELINE_LABEL, throughput: 200, routerCpuPct: 1.7, routerRssMb: 91 },
+  heartbeat1000: { label: BASELINE_LABEL, throughput: 1_000, routerCpuPct: 3.8, routerRssMb: 93 },
+  heartbeat10000: { label: BASELINE_LABEL, throughput: 9_973, routerCpuPct: 26.1, routerRssMb: 296 },
+};
+
+interface Plan {
+  warmupS: number;
+  measureS: number;
+  heartbeatS: number;
+}
+
+interface Measurement {
+  usage: UsageSummary;
+  count: number;
+  latency: LatencyRecorder;
+  extra: Record<string, number | string | boolean>;
+}
+
+function toResult(benchmark: string, client: string, unit: string, loadAvg1m: number, m: Measurement, baseline?: Baseline): BenchResult {
+  return {
+    benchmark,
+    client,
+    durationS: m.usage.elapsedS,
+    throughput: m.count / m.usage.elapsedS,
+    throughputUnit: unit,
+    latencyMs: m.latency.summary(),
+    routerCpuPct: m.usage.routerCpuPct,
+    clientCpuPct: m.usage.clientCpuPct,
+    routerRssMb: m.usage.routerRssPeakMb,
+    loadAvg1m,
+    extra: m.extra,
+    ...(baseline ? { baseline } : {}),
+  };
+}
+
+/** Runs one case against a fresh router process, within the deadline, and always stops it. */
+async function runCase(
+  report: BenchReport,
+  benchmark: string,
+  client: string,
+  unit: string,
+  baseline: Baseline | undefined,
+  body: (router: RouterProcess, cleanup: (fn: () => Promise<unknown> | void) => void) => Promise<Measurement>,
+): Promise<void> {
+  process.stdout.write(`  ${benchmark} [${client}] ...`);
+  const loadAvg1m = currentLoad();
+  const router = await spawnRouterProcess();
+  const cleanups: (() => Promise<unknown> | void)[] = [];
+  let deadline: NodeJS.Timeout | undefined;
+  try {
+    const measured = await Promise.race([
+      body(router, (fn) => cleanups.push(fn)),
+      new Promise<never>((_, reject) => {
+        deadline = setTimeout(() => reject(new Error(`${benchmark} [${client}] exceeded ${CASE_DEADLINE_MS} ms`)), CASE_DEADLINE_MS);
+      }),
+    ]);
+    const result = toResult(benchmark, client, unit, loadAvg1m, measured, baseline);
+    report.results.push(result);
+    process.stdout.write(` ${Math.round(result.throughput).toLocaleString('en-US')} ${unit}\n`);
+  } catch (err) {
+    process.stdout.write(' failed\n');
+    throw err;
+  } finally {
+    clearTimeout(deadline);
+    for (const fn of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch {
+        // the router is about to go: a client that cannot close cleanly does not matter
+      }
+    }
+    await router.stop();
+  }
+}
+
+/** Waits until `isDone()` or the drain timeout; returns whether it got there. */
+async function drain(isDone: () => boolean): Promise<boolean> {
+  const until = performance.now() + DRAIN_TIMEOUT_MS;
+  while (!isDone()) {
+    if (performance.now() > until) return false;
+    await sleep(5);
+  }
+  return true;
+}
+
+async function rawClient(router: RouterProcess, cleanup: (fn: () => Promise<unknown>) => void): Promise<RawWampClient> {
+  const c = await RawWampClient.connect(router.url, REALM);
+  cleanup(() => c.close());
+  return c;
+}
+
+async function autobahnSession(router: RouterProcess, cleanup: (fn: () => Promise<unknown>) => void): Promise<AutobahnSession> {
+  const conn = new WampConnection({ url: router.url, realm: REALM });
+  cleanup(() => conn.close());
+  return conn.open();
+}
+
+/** Measures `plan.measureS` after `plan.warmupS`, flipping `recording` around the window. */
+async function window(router: RouterProcess, plan: Plan, setRecording: (on: boolean) => void): Promise<UsageSummary> {
+  await sleep(plan.warmupS * 1000);
+  setRecording(true);
+  const w = new UsageWindow(router.pid);
+  await sleep(plan.measureS * 1000);
+  const usage = w.stop();
+  setRecording(false);
+  return usage;
+}
+
+// ---------------------------------------------------------------------------------------------
+// RPC
+
+function rpcRaw(plan: Plan, inFlight: number) {
+  return async (router: RouterProcess, cleanup: (fn: () => Promise<unknown>) => void): Promise<Measurement> => {
+    const callee = await rawClient(router, cleanup);
+    const caller = await rawClient(router, cleanup);
+    await callee.register('bench.echo');
+    const yieldTail = `,{},${PAYLOAD}]`;
+    callee.onFrame = (text) => {
+      const h = frameHead(text);
+      if (h.type !== WAMP.INVOCATION) return false;
+      callee.send(`[70,${h.id}${yieldTail}`);
+      return true;
+    };
+    const sentAtMs = new Float64Array(RING_MASK + 1);
+    const callTail = `,{},"bench.echo",${PAYLOAD}]`;
+    const resultTail = `${PAYLOAD}]`;
+    const latency = new LatencyRecorder();
+    let isRecording = false;
+    let isStopping = false;
+    let completed = 0;
+    let outstanding = 0;
+    let badResults = 0;
+    const sendCall = (): void => {
+      const id = caller.requestId();
+      sentAtMs[id & RING_MASK] = performance.now();
+      outstanding++;
+      caller.send(`[48,${id}${callTail}`);
+    };
+    caller.onFrame = (text) => {
+      const h = frameHead(text);
+      if (h.type !== WAMP.RESULT && h.type !== WAMP.ERROR) return false;
+      outstanding--;
+      if (h.type !== WAMP.RESULT || !text.endsWith(resultTail)) badResults++;
+      if (isRecording) {
+        latency.add(performance.now() - sentAtMs[h.id & RING_MASK]!);
+        completed++;
+      }
+      if (!isStopping) sendCall();
+      return true;
+    };
+    for (let i = 0; i < inFlight; i++) sendCall();
+    const usage = await window(router, plan, (on) => (isRecording = on));
+    isStopping = true;
+    const isDrained = await drain(() => outstanding === 0);
+    return { usage, count: completed, latency, extra: { inFlight, badResults, isDrained } };
+  };
+}
+
+function rpcAutobahn(plan: Plan, inFlight: number) {
+  return async (router: RouterProcess, cleanup: (fn: () => Promise<unknown>) => void): Promise<Measurement> => {
+    const callee = await autobahnSession(router, cleanup);
+    const caller = await autobahnSession(router, cleanup);
+    await callee.register('bench.echo', (args) => args);
+    const latency = new LatencyRecorder();
+    let isRecording = false;
+    let isStopping = false;
+    let completed = 0;
+    let badResults = 0;
+    const loop = async (): Promise<void> => {
+      while (!isStopping) {
+        const t0 = performance.now();
+        const r = await caller.call<unknown[]>('bench.echo', PAYLOAD_ARGS);
+        if (!Array.isArray(r) || r.length !== PAYLOAD_ARGS.length) badResults++;
+        if (isRecording) {
+          latency.add(performance.now() - t0);
+          completed++;
+        }
+      }
+    };
+    const loops = Array.from({ length: inFlight }, loop);
+    const usage = await window(router, plan, (on) => (isRecording = on));
+    isStopping = true;
+    await Promise.all(loops);
+    return { usage, count: completed, latency, extra: { inFlight, badResults } };
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Publish -> event
+
+function pubsubRaw(plan: Plan, subscriberCount: number) {
+  return async (router: RouterProcess, cleanup: (fn: () => Promise<unknown>) => void): Promise<Measurement> => {
+    const publisher = await rawClient(router, cleanup);
+    const subscribers = await Promise.all(Array.from({ length: subscriberCount }, () => rawClient(router, cleanup)));
+    const latency = new LatencyRecorder();
+    let isRecording = false;
+    let received = 0;
+    for (const s of subscribers) {
+      await s.subscribe('bench.topic');
+      s.onFrame = (text) => {
+        if (frameHead(text).type !== WAMP.EVENT) return false;
+        received++;
+        if (isRecording) latency.add(performance.now() - stampIn(text));
+        return true;
+      };
+    }
+    const pubHead = '[16,';
+    const pubMid = ',{"acknowledge":true},"bench.topic",["@';
+    const pubTail = `",${PAYLOAD_ITEMS}]]`;
+    let isStopping = false;
+    let published = 0;
+    let acked = 0;
+    let errors = 0;
+    let outstanding = 0;
+    const publish = (): void => {
+      outstanding++;
+      published++;
+      publisher.send(pubHead + publisher.requestId() + pubMid + performance.now() + pubTail);
+    };
+    publisher.onFrame = (text) => {
+      const type = frameHead(text).type;
+      if (type !== WAMP.PUBLISHED && type !== WAMP.ERROR) return false;
+      outstanding--;
+      if (type === WAMP.PUBLISHED) acked++;
+      else errors++;
+      if (!isStopping) publish();
+      return true;
+    };
+    for (let i = 0; i < PUBLISH_ACK_WINDOW; i++) publish();
+    let receivedAtStart = 0;
+    let ackedAtStart = 0;
+    let receivedInWindow = 0;
+    let ackedInWindow = 0;
+    const usage = await window(router, plan, (on) => {
+      isRecording = on;
+      if (on) {
+        receivedAtStart = received;
+        ackedAtStart = acked;
+      } else {
+        receivedInWindow = received - receivedAtStart;
+        ackedInWindow = acked - ackedAtStart;
+      }
+    });
+    isStopping = true;
+    await drain(() => outstanding === 0 && received >= published * subscriberCount);
+    return {
+      usage,
+      count: receivedInWindow,
+      latency,
+      extra: {
+        subscribers: subscriberCount,
+        publishesPerS: ackedInWindow / usage.elapsedS,
+        ackWindow: PUBLISH_ACK_WINDOW,
+        lost: published * subscriberCount - received,
+        errors,
+      },
+    };
+  };
+}
+
+function pubsubAutobahn(plan: Plan) {
+  return async (router: RouterProcess, cleanup: (fn: () => Promise<unknown>) => void): Promise<Measurement> => {
+    const publisher = await autobahnSession(router, cleanup);
+    const subscriber = await autobahnSession(router, cleanup);
+    const latency = new LatencyRecorder();
+    let isRecording = false;
+    let received = 0;
+    await subscriber.subscribe('bench.topic', (args) => {
+      received++;
+      if (isRecording) latency.add(performance.now() - (args![0] as number));
+    });
+    let isStopping = false;
+    let published = 0;
+    const loop = async (): Promise<void> => {
+      while (!isStopping) {
+        published++;
+        await publisher.publish('bench.topic', [performance.now(), ...PAYLOAD_ARGS], {}, { acknowledge: true });
+      }
+    };
+    const loops = Array.from({ length: PUBLISH_ACK_WINDOW }, loop);
+    let receivedAtStart = 0;
+    let receivedInWindow = 0;
+    const usage = await window(router, plan, (on) => {
+      isRecording = on;
+      if (on) receivedAtStart = received;
+      else receivedInWindow = received - receivedAtStart;
+    });
+    isStopping = true;
+    await Promise.all(loops);
+    await drain(() => received >= published);
+    return { usage, count: receivedInWindow, latency, extra: { subscribers: 1, ackWindow: PUBLISH_ACK_WINDOW, lost: published - received } };
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Heartbeats: N sessions, each publishing one OCS-style heartbeat a second to
+// observatory.agent-<i>.feeds.heartbeat; one wildcard subscriber on observatory..feeds.heartbeat.
+
+function heartbeats(plan: Plan, sessionCount: number) {
+  return async (router: RouterProcess, cleanup: (fn: () => Promise<unknown>) => void): Promise<Measurement> => {
+    const subscriber = await rawClient(router, cleanup);
+    await subscriber.subscribe('observatory..feeds.heartbeat', { match: 'wildcard' });
+    const latency = new LatencyRecorder();
+    let isRecording = false;
+    let delivered = 0;
+    subscriber.onFrame = (text) => {
+      if (frameHead(text).type !== WAMP.EVENT) return false;
+      delivered++;
+      if (isRecording) latency.add(performance.now() - stampIn(text));
+      return true;
+    };
+
+    const connectStartMs = performance.now();
+    const clients: RawWampClient[] = [];
+    let isClosed = false;
+    const closeAll = async (): Promise<void> => {
+      if (isClosed) return;
+      isClosed = true;
+      for (let i = 0; i < clients.length; i += CLOSE_BATCH) await Promise.all(clients.slice(i, i + CLOSE_BATCH).map((c) => c.close()));
+    };
+    cleanup(closeAll);
+    for (let i = 0; i < sessionCount; i += CONNECT_BATCH) {
+      const batch = Math.min(CONNECT_BATCH, sessionCount - i);
+      clients.push(...(await Promise.all(Array.from({ length: batch }, () => RawWampClient.connect(router.url, REALM)))));
+    }
+    const connectS = (performance.now() - connectStartMs) / 1000;
+
+    const frames = clients.map((_, i) => [
+      '[16,',
+      `,{},"observatory.agent-${i}.feeds.heartbeat",[[{"acq":3,"stream":1},{"agent_address":"observatory.agent-${i}","feed_name":"heartbeat","agent_class":"FakeDataAgent","agent_session_id":"${i}-bench","t":"@`,
+      '"}]]]',
+    ]);
+    const bySlot: number[][] = Array.from({ length: HEARTBEAT_SLOTS }, () => []);
+    clients.forEach((_, i) => bySlot[i % HEARTBEAT_SLOTS]!.push(i));
+    let sent = 0;
+    const sendStartMs = performance.now();
+    let nextSlot = 0;
+    const tick = (): void => {
+      const due = Math.floor((performance.now() - sendStartMs) / HEARTBEAT_SLOT_MS);
+      for (; nextSlot <= due; nextSlot++) {
+        for (const i of bySlot[nextSlot % HEARTBEAT_SLOTS]!) {
+          const c = clients[i]!;
+          const f = frames[i]!;
+          c.send(f[0]! + c.requestId() + f[1]! + performance.now() + f[2]!);
+          sent++;
+        }
+      }
+    };
+    const ticker = setInterval(tick, HEARTBEAT_SLOT_MS);
+    let deliveredAtStart = 0;
+    let deliveredInWindow = 0;
+    let usage: UsageSummary;
+    try {
+      usage = await window(router, { ...plan, measureS: plan.heartbeatS }, (on) => {
+        isRecording = on;
+        if (on) deliveredAtStart = delivered;
+        else deliveredInWindow = delivered - deliveredAtStart;
+      });
+    } finally {
+      clearInterval(ticker);
+    }
+    await drain(() => delivered >= sent);
+
+    const closeStartMs = performance.now();
+    await closeAll();
+    const closeS = (performance.now() - closeStartMs) / 1000;
+    await sleep(1000);
+    const rssAfterLeaveMb = readRssMb(router.pid);
+    const sessionsLeft = (await subscriber.call('wamp.session.count'))[0] as number;
+    return {
+      usage,
+      count: deliveredInWindow,
+      latency,
+      extra: { sessions: sessionCount, sent, delivered, connectS, closeS, rssAfterLeaveMb, sessionsLeftAfterLeave: sessionsLeft },
+    };
+  };
+}
+
+export async function run(options: BenchOptions): Promise<BenchReport> {
+  const report = newReport(name, options);
+  const plan: Plan = options.quick ? { warmupS: 0.5, measureS: 3, heartbeatS: 5 } : { warmupS: 1, measureS: 10, heartbeatS: 20 };
+  const heartbeatPlan: Plan = { ...plan, warmupS: options.quick ? 1 : 2 };
+  await runCase(report, 'rpc sequential', 'raw-ws', 'calls/s', BASELINES['rpcSequential'], rpcRaw(plan, 1));
+  await runCase(report, 'rpc sequential', 'autobahn-js', 'calls/s', BASELINES['rpcSequential'], rpcAutobahn(plan, 1));
+  await runCase(report, 'rpc 100 in flight', 'raw-ws', 'calls/s', BASELINES['rpcInFlight'], rpcRaw(plan, 100));
+  await runCase(report, 'rpc 100 in flight', 'autobahn-js', 'calls/s', BASELINES['rpcInFlight'], rpcAutobahn(plan, 100));
+  await runCase(report, 'publish to 1 subscriber', 'raw-ws', 'events/s', BASELINES['pubsub1'], pubsubRaw(plan, 1));
+  await runCase(report, 'publish to 1 subscriber', 'autobahn-js', 'events/s', BASELINES['pubsub1'], pubsubAutobahn(plan));
+  await runCase(report, 'publish to 10 subscribers', 'raw-ws', 'events/s', BASELINES['pubsub10'], pubsubRaw(plan, 10));
+  for (const n of [200, 1_000, 10_000]) {
+    await runCase(report, `${n.toLocaleString('en-US')} heartbeat sessions`, 'raw-ws', 'msg/s', BASELINES[`heartbeat${n}`], heartbeats(heartbeatPlan, n));
+  }
+  return report;
+}
