@@ -24,7 +24,7 @@
  * unreachable). An operation that ran and failed is a reply (`status` -1, a FAILED session), not
  * an exception.
  */
-import { AgentUnavailableError, ConfigError, InternalError, InvalidParamsError, OcsError, OpNotFoundError } from '../errors.js';
+import { AgentUnavailableError, ConfigError, InternalError, InvalidParamsError, OcsError, OpNotFoundError, RouterUnavailableError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { AgentApiSchema, type AgentApi, type OpType } from './agent-api.js';
@@ -251,10 +251,18 @@ function callDeadlineMs(options: CallOptions & { waitS?: number | null }, client
   return waitS !== undefined && waitS !== null && waitS > 0 ? clientDefaultMs + waitS * 1000 : clientDefaultMs;
 }
 
-/** Rewords the router's "no such procedure" as "no agent at this address"; other errors pass. */
+/**
+ * Rewords the router's "no such procedure" as "no agent at this address", and a session close
+ * relayed as a call error (`wamp.close.*`, e.g. the router shutting down) as
+ * RouterUnavailableError; other errors pass.
+ */
 function explainError(e: unknown, address: string): unknown {
   if (e instanceof AgentUnavailableError && e.details['uri'] !== undefined) {
     return new AgentUnavailableError(`no agent is registered at ${address}`, { details: { ...e.details, address }, cause: e });
+  }
+  const uri = e instanceof OcsError ? e.details['uri'] : undefined;
+  if (typeof uri === 'string' && uri.startsWith('wamp.close.')) {
+    return new RouterUnavailableError(`the router closed the call to ${address}: ${(e as Error).message}`, { details: { ...(e as OcsError).details, address }, cause: e });
   }
   if (e instanceof OcsError || !(e instanceof Error)) return e;
   return new InternalError(e.message, { details: { address }, cause: e });

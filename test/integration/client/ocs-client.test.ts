@@ -156,6 +156,24 @@ describe.each(['http', 'wamp'] as const)('OcsClient over %s', (kind) => {
     expect(error).toBeInstanceOf(OpTimeoutError);
   });
 
+  it('fails a pending call with RouterUnavailableError when the router goes away', async () => {
+    const own = await startRouter({ port: 0, shutdownGraceMs: 200 });
+    onTestFinished(() => own.close());
+    const p = await startOcsPeer({ url: own.url, realm: 'test_realm', address: `${addressRoot}.doomed` });
+    onTestFinished(() => p.close());
+    const client = await OcsClient.connect<PeerOps>('doomed', { url: own.url, httpUrl: own.httpUrl, realm: 'test_realm', addressRoot, transport: kind });
+    onTestFinished(() => client.close());
+    await client.ops.delay_task.start({ delay: 30 });
+    const pending = client.ops.delay_task.wait().catch((e: unknown) => e);
+    await waitFor(() => p.calls.length === 2, { what: 'wait call delivered' });
+    await own.close();
+    const error = await pending;
+    // RouterUnavailableError, or OpTimeoutError when the router cancelled the call because the
+    // agent's session closed first
+    expect([RouterUnavailableError, OpTimeoutError].some((c) => error instanceof c)).toBe(true);
+    await expect(client.ops.delay_task.status()).rejects.toThrow(RouterUnavailableError);
+  });
+
   it('throws RouterUnavailableError when the router cannot be reached', async () => {
     const dead = await startRouter({ port: 0 });
     await dead.close();

@@ -10,6 +10,7 @@ import {
   InvalidParamsError,
   OpNotFoundError,
   OpTimeoutError,
+  RouterUnavailableError,
 } from '../../../lib/errors.js';
 
 interface Call {
@@ -258,6 +259,16 @@ describe('OcsClient', () => {
         throw errorFromWamp('wamp.error.canceled', ['callee left']);
       };
       await expect(client.task('delay_task').wait()).rejects.toThrow(OpTimeoutError);
+    });
+
+    it('reports a session close relayed as a call error as RouterUnavailableError', async () => {
+      const { client, transport } = await connect();
+      transport.reply = () => {
+        throw errorFromWamp('wamp.close.system_shutdown', ['the router is shutting down']);
+      };
+      const error = await client.task('delay_task').wait().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RouterUnavailableError);
+      expect((error as RouterUnavailableError).details).toMatchObject({ uri: 'wamp.close.system_shutdown', address: 'observatory.fake-data1' });
     });
 
     it('refuses bad instance ids and missing URLs with ConfigError', async () => {
