@@ -20,7 +20,7 @@ const CASE_DEADLINE_MS = 58_000;
 const REALM = 'test_realm';
 const PUBLISH_ACK_WINDOW = 200;
 const CONNECT_BATCH = 50;
-const CLOSE_BATCH = 500;
+const CLOSE_BATCH = 1000;
 const HEARTBEAT_SLOTS = 100; // one slot per 10 ms: every session beats once a second, spread evenly
 const HEARTBEAT_SLOT_MS = 10;
 const DRAIN_TIMEOUT_MS = 5000;
@@ -97,8 +97,9 @@ async function runCase(
     report.results.push(result);
     process.stdout.write(` ${Math.round(result.throughput).toLocaleString('en-US')} ${unit}\n`);
   } catch (err) {
-    process.stdout.write(' failed\n');
-    throw err;
+    const error = err instanceof Error ? err.message : String(err);
+    process.stdout.write(` failed: ${error}\n`);
+    report.failures.push({ benchmark, client, error });
   } finally {
     clearTimeout(deadline);
     for (const fn of cleanups.reverse()) {

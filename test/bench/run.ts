@@ -58,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
       const path = join(resultsDir, `${mod.name}.json`);
       writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
       process.stdout.write(`${formatReport(report)}\n(written to ${path})\n\n`);
+      if (report.failures.length) failures++;
     } catch (err) {
       failures++;
       process.stderr.write(`${mod.name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

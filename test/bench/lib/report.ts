@@ -33,6 +33,8 @@ export interface BenchReport {
   quick: boolean;
   host: { cpus: number; node: string; platform: string };
   results: BenchResult[];
+  /** Cases that could not be measured (deadline, crash); the run exits non-zero when any. */
+  failures: { benchmark: string; client: string; error: string }[];
 }
 
 export interface BenchOptions {
@@ -46,6 +48,7 @@ export function newReport(name: string, options: BenchOptions): BenchReport {
     quick: options.quick,
     host: { cpus: cpus().length, node: process.version, platform: `${process.platform}-${process.arch}` },
     results: [],
+    failures: [],
   };
 }
 
@@ -86,6 +89,10 @@ export function formatReport(report: BenchReport): string {
   if (extras.length) {
     out.push('', 'details:');
     for (const r of extras) out.push(`  ${r.benchmark} [${r.client}]: ${Object.entries(r.extra).map(([k, v]) => `${k}=${typeof v === 'number' ? +v.toFixed(3) : v}`).join(' ')}`);
+  }
+  if (report.failures.length) {
+    out.push('', 'FAILED:');
+    for (const f of report.failures) out.push(`  ${f.benchmark} [${f.client}]: ${f.error}`);
   }
   return out.join('\n');
 }
