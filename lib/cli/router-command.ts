@@ -73,9 +73,8 @@ export async function runRouterCommand(argv: string[], _ctx: CliContext): Promis
     process.stderr.write(`ocs router: cannot listen on ${host}:${port}: ${err.code ?? ''} ${err.message}\n`);
     return 1;
   }
-  process.stdout.write(`router listening on ${running.url}\n`);
-
-  await new Promise<void>((resolve) => {
+  // handlers go in before the line is printed: whoever reads it may signal at once
+  const signaled = new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       logger.info({ signal }, 'signal received');
       process.off('SIGINT', onSignal);
@@ -85,6 +84,8 @@ export async function runRouterCommand(argv: string[], _ctx: CliContext): Promis
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+  process.stdout.write(`router listening on ${running.url}\n`);
+  await signaled;
   await running.close();
   return 0;
 }

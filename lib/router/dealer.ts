@@ -100,6 +100,10 @@ export class Dealer {
       session.send([MSG.ERROR, MSG.REGISTER, request, {}, ERR.INVALID_URI, [`register for restricted procedure URI '${procedure}'`]]);
       return;
     }
+    if (!session.authorizer!.isAllowed(procedure, 'register')) {
+      session.send([MSG.ERROR, MSG.REGISTER, request, {}, ERR.NOT_AUTHORIZED, [`session is not authorized to register procedure '${procedure}'`]]);
+      return;
+    }
     let reg = this.index.get(procedure, match);
     if (reg !== undefined) {
       if (reg.invoke === 'single' || reg.callees.includes(session)) {
@@ -117,10 +121,6 @@ export class Dealer {
         ]);
         return;
       }
-    }
-    if (!session.authorizer!.isAllowed(procedure, 'register')) {
-      session.send([MSG.ERROR, MSG.REGISTER, request, {}, ERR.NOT_AUTHORIZED, [`session is not authorized to register procedure '${procedure}'`]]);
-      return;
     }
     const isNew = reg === undefined;
     if (reg === undefined) {

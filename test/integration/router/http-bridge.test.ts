@@ -1,0 +1,99 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { autobahn, type AutobahnSerializer } from '../../../lib/wamp/autobahn.js';
+import { autobahnSerializers, openTestSession, startTestRouter, type TestRouter } from '../../helpers/router.js';
+import { RawSession } from './raw-session.js';
+
+const SERIALIZERS = Object.entries(autobahnSerializers()) as [string, AutobahnSerializer][];
+
+async function post(url: string, body: unknown, raw = false): Promise<{ status: number; body: unknown; headers: Headers }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: raw ? (body as string) : JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
+}
+
+describe.each(SERIALIZERS)('router HTTP /call bridge with an autobahn-js %s callee', (_name, serializer) => {
+  let router: TestRouter;
+
+  beforeAll(async () => {
+    router = await startTestRouter();
+    const callee = await openTestSession(router, { serializers: [serializer] });
+    await callee.register('bridge.add', (args) => (args![0] as number) + (args![1] as number));
+    await callee.register('bridge.ops', (args, kwargs) => [0, `${String(args![0])} ${String(args![1])}`, { kwargs }]);
+    await callee.register('bridge.nothing', () => null);
+    await callee.register('bridge.multi', () => new autobahn_Result([1, 2], { k: 'v' }));
+    await callee.register('bridge.fail', () => {
+      throw new autobahn.Error('com.example.error.op_failed', ['it broke', [1]], { code: 7 });
+    });
+  });
+
+  it('answers 200 {args: [result]} for a call', async () => {
+    expect(await post(router.httpUrl, { procedure: 'bridge.add', args: [2, 3] })).toMatchObject({ status: 200, body: { args: [5] } });
+    const ops = await post(router.httpUrl, { procedure: 'bridge.ops', args: ['start', 'delay_task', { delay: 1 }], kwargs: { timeout: null } });
+    expect(ops).toMatchObject({ status: 200, body: { args: [[0, 'start delay_task', { kwargs: { timeout: null } }]] } });
+    expect(await post(router.httpUrl, { procedure: 'bridge.nothing' })).toMatchObject({ status: 200, body: { args: [null] } });
+    expect(await post(router.httpUrl, { procedure: 'bridge.multi' })).toMatchObject({ status: 200, body: { args: [1, 2], kwargs: { k: 'v' } } });
+  });
+
+  it('answers 200 {error, args, kwargs} for a WAMP error', async () => {
+    expect(await post(router.httpUrl, { procedure: 'bridge.fail' })).toMatchObject({
+      status: 200,
+      body: { error: 'com.example.error.op_failed', args: ['it broke', [1]], kwargs: { code: 7 } },
+    });
+    expect(await post(router.httpUrl, { procedure: 'bridge.nobody' })).toMatchObject({ status: 200, body: { error: 'wamp.error.no_such_procedure', args: [expect.any(String)], kwargs: {} } });
+  });
+
+  it('answers 400 with a clear body for bad JSON and a missing procedure', async () => {
+    const bad = await post(router.httpUrl, '{"procedure": ', true);
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ error: 'bad_request', message: expect.stringContaining('JSON') });
+    const missing = await post(router.httpUrl, { args: [] });
+    expect(missing.status).toBe(400);
+    expect(missing.body).toMatchObject({ error: 'bad_request', message: expect.stringContaining('procedure') });
+    expect((await post(router.httpUrl, { procedure: 'bridge.add', args: 'no' })).status).toBe(400);
+  });
+
+  it('supports CORS preflight and sends CORS headers', async () => {
+    const pre = await fetch(router.httpUrl, { method: 'OPTIONS', headers: { origin: 'http://example.org', 'access-control-request-method': 'POST' } });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-origin')).toBe('*');
+    expect(pre.headers.get('access-control-allow-methods')).toContain('POST');
+    const res = await post(router.httpUrl, { procedure: 'bridge.add', args: [1, 1] });
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+  });
+
+  it('keeps floats as floats through the bridge', async () => {
+    const raw = await RawSession.join(router.url, router.realm);
+    await raw.register(`bridge.float.${_name}`);
+    const answer = fetch(router.httpUrl, { method: 'POST', body: `{"procedure": "bridge.float.${_name}", "args": [1.0, 2]}` }).then((r) => r.text());
+    const inv = await raw.next((m) => m[0] === 68);
+    const text = raw.frames.map((f) => f.data.toString('utf8')).find((t) => t.startsWith('[68,'));
+    expect(text).toContain('[1.0,2]');
+    raw.sendText(`[70,${String(inv[1])},{},[3.0]]`);
+    expect(await answer).toBe('{"args":[3.0]}');
+  });
+});
+
+// autobahn.Result is not in the typed surface: a result with several args and kwargs
+const autobahn_Result = (autobahn as unknown as { Result: new (args: unknown[], kwargs: Record<string, unknown>) => unknown }).Result;
+
+describe('router HTTP bridge role', () => {
+  it('uses the configured role for bridge calls', async () => {
+    const router = await startTestRouter({
+      realms: [
+        {
+          name: 'test_realm',
+          roles: [
+            { name: 'anonymous', permissions: [{ uri: '', match: 'prefix', allow: { call: true, register: true, publish: true, subscribe: true } }] },
+            { name: 'iocs_controller', permissions: [{ uri: 'observatory.', match: 'prefix', allow: { call: true } }] },
+          ],
+        },
+      ],
+      http_bridge: { realm: 'test_realm', role: 'iocs_controller' },
+    });
+    const callee = await openTestSession(router);
+    await callee.register('observatory.agent.ops', () => 'ok');
+    await callee.register('elsewhere.proc', () => 'no');
+    expect(await post(router.httpUrl, { procedure: 'observatory.agent.ops' })).toMatchObject({ status: 200, body: { args: ['ok'] } });
+    expect(await post(router.httpUrl, { procedure: 'elsewhere.proc' })).toMatchObject({ status: 200, body: { error: 'wamp.error.not_authorized' } });
+  });
+});
