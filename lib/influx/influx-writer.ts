@@ -12,11 +12,12 @@
  *   (500) doubling up to `backoffCapMs` (30 000), with ±20 % jitter. After a "database not
  *   found" the sink's `createDatabase` runs first (an InfluxDB restarted without its data comes
  *   back empty).
- * - Bounded buffer: at most `maxBufferPoints` points wait (default 2 000 000, i.e. 33 minutes of
- *   100 agents × 10 Hz, or hours for a typical site). When it is full the OLDEST points are
- *   dropped and counted. A point costs the length of its line plus a small overhead: a
- *   16-channel fake-data line is about 430 bytes, so the default buffer holds up to about 0.9 GB
- *   at that line size (see the README of lib/influx for how to size it).
+ * - Bounded buffer: at most `maxBufferPoints` points wait, the one in flight included (default
+ *   1 000 000: 16 minutes at the design load of 100 agents × 10 Hz, i.e. 1 000 points/s, and
+ *   hours for a typical site). When it is full the OLDEST points are dropped and counted. A
+ *   buffered point costs about the length of its line: ~600 bytes for a 16-channel fake-data
+ *   point, so a full default buffer of such points takes ~0.6 GB of heap (~150 bytes and
+ *   0.15 GB for 2-channel points). Size it with `maxBufferPoints` (lib/influx/README.md).
  * - Refused points: a non-retryable answer (HTTP 400: field type conflict, unparsable line,
  *   invalid field) ends the batch — InfluxDB 1.x has stored its valid points already — and the
  *   refused points are counted with the error text, so a bad point never blocks the queue.
@@ -31,7 +32,7 @@ import { WarnLimiter } from './warn-limiter.js';
 
 export const DEFAULT_MAX_BATCH_POINTS = 5_000;
 export const DEFAULT_FLUSH_INTERVAL_MS = 1_000;
-export const DEFAULT_MAX_BUFFER_POINTS = 2_000_000;
+export const DEFAULT_MAX_BUFFER_POINTS = 1_000_000;
 export const DEFAULT_INITIAL_BACKOFF_MS = 500;
 export const DEFAULT_BACKOFF_CAP_MS = 30_000;
 export const DEFAULT_CLOSE_DRAIN_MS = 5_000;

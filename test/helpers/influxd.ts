@@ -21,6 +21,8 @@ export interface RunningInfluxd {
   port: number;
   /** The temporary directory holding config, data and the log. */
   dir: string;
+  /** The server's process id while it runs. */
+  pid(): number | undefined;
   stop(): Promise<void>;
   /** Stops the server (SIGTERM, waits for the exit) and starts it again on the same port and data. */
   restart(): Promise<void>;
@@ -199,6 +201,7 @@ export async function startInfluxd(options: StartInfluxdOptions = {}): Promise<R
     url,
     port,
     dir,
+    pid: () => child?.pid,
     start,
     pause: stopChild,
     restart: async () => {

@@ -131,7 +131,7 @@ describe('quoteIdentifier', () => {
 describe('influxTargetFromArgs', () => {
   it('builds the 1.x target from OCS InfluxDBAgent arguments', () => {
     const args = InfluxPublisherArgsSchema.parse({ host: 'influxdb', initial_state: 'record' });
-    expect(args).toMatchObject({ port: 8086, database: 'ocs_feeds', protocol: 'line', gzip: false, max_batch_points: 5000, max_buffer_points: 2_000_000 });
+    expect(args).toMatchObject({ port: 8086, database: 'ocs_feeds', protocol: 'line', gzip: false, max_batch_points: 5000, max_buffer_points: 1_000_000 });
     expect(influxTargetFromArgs(args)).toEqual({ version: 1, url: 'http://influxdb:8086', database: 'ocs_feeds' });
     expect(influxTargetFromArgs(InfluxPublisherArgsSchema.parse({ ssl: 'true', port: '8087' }), { username: 'u', password: 'p' })).toEqual({
       version: 1,
