@@ -3,6 +3,7 @@ import { InfluxHttp } from '../../../lib/influx/influx-http.js';
 import { InfluxWriter } from '../../../lib/influx/influx-writer.js';
 import { InfluxFeedRecorder } from '../../../lib/influx/influx-feed-recorder.js';
 import { formatFeedMessage } from '../../../lib/influx/line-protocol.js';
+import { InfluxPublisher, InfluxPublisherArgsSchema } from '../../../lib/influx/influx-publisher.js';
 import { WampFloat } from '../../../lib/wamp/float.js';
 import { startInfluxd, type RunningInfluxd } from '../../helpers/influxd.js';
 import { delay, waitFor } from '../../helpers/wait.js';
@@ -173,5 +174,21 @@ describe('InfluxWriter against influxd', () => {
     expect(stats).toMatchObject({ writtenPoints: sent, droppedPoints: 0, rejectedPoints: 0, pendingPoints: 0 });
     expect(stats.lastError).toMatch(/unreachable/);
     expect(await rows(db, 'SELECT count(seq), max(seq) FROM "observatory.restart"')).toEqual([[0, sent, sent]]);
+  });
+
+  it('InfluxPublisher built from OCS arguments creates its database and writes feed events', async () => {
+    const args = InfluxPublisherArgsSchema.parse({ host: '127.0.0.1', port: String(influx.port), database: 'publisher_db', gzip: true, flush_interval: '0.1' });
+    const publisher = new InfluxPublisher({ args });
+    onTestFinished(async () => {
+      await publisher.close({ drainTimeoutMs: 1000 });
+    });
+    expect(await publisher.start()).toBe(true);
+    const message = { temps: { block_name: 'temps', data: { channel_00: [new WampFloat(0.5)] }, timestamps: [new WampFloat(1700000000)] } };
+    expect(publisher.recorder.handleFeedEvent([[message, feed('observatory.fake-data1', 'false_temperatures')]])).toBe('queued');
+    expect(publisher.recorder.handleFeedEvent([[{ acq: 3 }, { ...feed('observatory.fake-data1', 'heartbeat'), record: false }]])).toBe('not_recorded');
+    expect(await publisher.writer.flush(5000)).toBe(true);
+    expect(await rows('publisher_db', 'SELECT channel_00 FROM "observatory.fake-data1" WHERE "feed" = \'false_temperatures\'')).toEqual([[1700000000000000000, 0.5]]);
+    expect(publisher.sessionData()).toMatchObject({ written_points: 1, pending_points: 0, dropped_points: 0, rejected_points: 0, last_error: null });
+    expect(publisher.sessionData().last_write_time).toBeCloseTo(Date.now() / 1000, -1);
   });
 });
