@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import { z } from 'zod';
 import { RestartPolicySchema, EXIT_CLASSIFICATIONS } from './restart-policy.js';
 import { ScheduleSchema } from './schedule.js';
@@ -36,9 +37,12 @@ export const CHILD_STATES = {
 export type ChildState = (typeof CHILD_STATES)[keyof typeof CHILD_STATES];
 export const CHILD_STATE_VALUES = Object.values(CHILD_STATES) as [ChildState, ...ChildState[]];
 
-export const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGKILL', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGSTOP', 'SIGCONT'] as const;
-export type SignalName = (typeof SIGNALS)[number];
-export const SignalSchema = z.enum(SIGNALS);
+/** Any signal name Node knows (SIGINT, SIGTERM, SIGKILL, SIGSTOP, SIGCONT, SIGUSR1, …). */
+export type SignalName = NodeJS.Signals;
+export function isSignalName(value: unknown): value is SignalName {
+  return typeof value === 'string' && /^SIG[A-Z0-9]+$/.test(value) && Object.hasOwn(constants.signals, value);
+}
+export const SignalSchema = z.custom<SignalName>(isSignalName, { message: 'expected a signal name such as SIGINT, SIGTERM or SIGKILL' });
 
 /** Child ids are file-name safe: they name log files. OCS instance ids fit. */
 export const CHILD_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;

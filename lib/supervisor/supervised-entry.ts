@@ -1,0 +1,114 @@
+import { z } from 'zod';
+import { ChildIdSchema, ChildSpecSchema, SignalSchema, type ChildSpec, type SignalName } from './child-record.js';
+import { DEFAULT_RESTART_POLICY, RESTART_MODES, type RestartMode } from './restart-policy.js';
+
+/**
+ * Input from the site file: one agent instance the supervisor manages. The agent layer builds
+ * these from the site config (`manage:` and the optional `supervise:` block) and supplies the
+ * command line, environment and working directory; the core never reads env or argv itself.
+ */
+
+/** `manage:` values as normalized by lib/site-config. */
+export const ENTRY_MANAGE = ['host/up', 'host/down', 'docker/up', 'docker/down', 'ignore', 'on-demand'] as const;
+export type EntryManage = (typeof ENTRY_MANAGE)[number];
+
+/** Restart a heartbeat-ready agent whose heartbeats stayed expired this long (when enabled). */
+export const DEFAULT_HUNG_RESTART_AFTER_MS = 10_000;
+
+/** The site file's `supervise:` block, normalized (same shape as lib/site-config `Supervise`). */
+export const SuperviseSettingsSchema = z
+  .object({
+    restart: z.enum(RESTART_MODES).optional(),
+    minUptimeS: z.number().nonnegative().optional(),
+    maxFailures: z.number().int().nonnegative().nullable().optional(),
+    failureWindowS: z.number().positive().optional(),
+    backoffInitialS: z.number().nonnegative().optional(),
+    backoffMaxS: z.number().nonnegative().optional(),
+    stopSignal: SignalSchema.optional(),
+    stopTimeoutS: z.number().positive().optional(),
+    restartOnExpired: z.boolean().optional(),
+  })
+  .strict();
+export interface SuperviseSettings {
+  restart?: RestartMode;
+  minUptimeS?: number;
+  maxFailures?: number | null;
+  failureWindowS?: number;
+  backoffInitialS?: number;
+  backoffMaxS?: number;
+  stopSignal?: SignalName;
+  stopTimeoutS?: number;
+  restartOnExpired?: boolean;
+}
+
+export const SupervisedEntrySchema = z
+  .object({
+    instanceId: ChildIdSchema,
+    agentClass: z.string().nullable().optional(),
+    manage: z.enum(ENTRY_MANAGE),
+    /** argv of the child, e.g. [node, dist/bin/ocs.js, 'agent', '--site-file', F, '--site-host', H, '--instance-id', ID]. */
+    command: z.array(z.string()).min(1),
+    env: z.record(z.string(), z.string()).default({}),
+    cwd: z.string().nullable().optional(),
+    /** heartbeat (default for agents): RUNNING once the registry sees it; uptime: after min uptime. */
+    ready: z.enum(['uptime', 'heartbeat']).optional(),
+    supervise: SuperviseSettingsSchema.optional(),
+  })
+  .strict();
+export type SupervisedEntryInput = z.input<typeof SupervisedEntrySchema>;
+export interface SupervisedEntry {
+  instanceId: string;
+  agentClass?: string | null;
+  manage: EntryManage;
+  command: string[];
+  env?: Record<string, string>;
+  cwd?: string | null;
+  ready?: 'uptime' | 'heartbeat';
+  supervise?: SuperviseSettings;
+}
+
+export interface EntryPlan {
+  spec: ChildSpec;
+  /** Target for a newly tracked entry, and for one nobody overrode since. */
+  target: 'up' | 'down';
+}
+
+const secondsToMs = (s: number) => Math.round(s * 1000);
+
+/**
+ * The child spec for a site-file entry, or null for entries this supervisor does not run
+ * (docker/* belong to a docker driver, ignore is not managed).
+ */
+export function planEntry(entry: SupervisedEntry): EntryPlan | null {
+  const e = SupervisedEntrySchema.parse(entry);
+  if (e.manage !== 'host/up' && e.manage !== 'host/down' && e.manage !== 'on-demand') return null;
+  const sv = e.supervise ?? {};
+  const ready = e.ready ?? 'heartbeat';
+  const restart = { ...DEFAULT_RESTART_POLICY };
+  if (sv.restart !== undefined) restart.mode = sv.restart;
+  if (sv.minUptimeS !== undefined) restart.minUptimeMs = secondsToMs(sv.minUptimeS);
+  if (sv.maxFailures !== undefined) restart.maxRestarts = sv.maxFailures;
+  if (sv.failureWindowS !== undefined) restart.windowMs = secondsToMs(sv.failureWindowS);
+  if (sv.backoffInitialS !== undefined) restart.backoffInitialMs = secondsToMs(sv.backoffInitialS);
+  if (sv.backoffMaxS !== undefined) restart.backoffCapMs = secondsToMs(sv.backoffMaxS);
+  const isHungRestart = sv.restartOnExpired ?? ready === 'heartbeat';
+  const spec = ChildSpecSchema.parse({
+    id: e.instanceId,
+    source: 'config',
+    agentClass: e.agentClass ?? null,
+    cmd: e.command,
+    cwd: e.cwd ?? null,
+    env: e.env,
+    ready,
+    hungRestartAfterMs: isHungRestart ? DEFAULT_HUNG_RESTART_AFTER_MS : null,
+    restart,
+    ...(sv.stopSignal !== undefined ? { stopSignal: sv.stopSignal } : {}),
+    ...(sv.stopTimeoutS !== undefined ? { stopTimeoutMs: secondsToMs(sv.stopTimeoutS) } : {}),
+  });
+  return { spec, target: e.manage === 'host/up' ? 'up' : 'down' };
+}
+
+/** Whether two specs differ in what the running process was started with. */
+export function isLaunchChanged(a: ChildSpec, b: ChildSpec): boolean {
+  return JSON.stringify([a.cmd, a.cwd, a.env]) !== JSON.stringify([b.cmd, b.cwd, b.env]);
+}
