@@ -10,6 +10,7 @@ import { OpTable } from '../ops/op-table.js';
 import type { TaskSpec, ProcessSpec } from '../ops/op-table.js';
 import { parseOpsCall, parseManagementCall } from '../ops/parse-ops-call.js';
 import { Feed } from '../feeds/feed.js';
+import type { AccessPolicy } from '../site-config/access-policy.js';
 import { wrapProcedure } from './callee.js';
 import { Heartbeat, HEARTBEAT_INTERVAL_MS } from './heartbeat.js';
 
@@ -20,7 +21,7 @@ export interface AgentRuntimeOptions {
   wampUrl: string;
   realm: string;
   /** `none` (default), `override:pw2,pw3` or `director:<id>` (ocs-protocol §7.1). */
-  accessPolicy?: string;
+  accessPolicy?: AccessPolicy | string;
   /** Seconds to keep trying to reach the router before giving up; 0 = never give up. OCS default 10. */
   crossbarTimeoutS?: number;
   heartbeatIntervalMs?: number;

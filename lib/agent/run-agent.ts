@@ -2,7 +2,6 @@ import type { z } from 'zod';
 import { AgentRuntime, type AgentRuntimeOptions } from './agent-runtime.js';
 import type { AgentLaunch } from './agent-class.js';
 import { parseAgentArgs } from './agent-args.js';
-import { formatAccessPolicy } from '../site-config/access-policy.js';
 import { jsonSerializer } from '../wamp/serializers.js';
 
 export interface AgentDefinition<S extends z.ZodType> {
@@ -24,7 +23,7 @@ export function createRuntime(launch: AgentLaunch, agentClass: string, overrides
     addressRoot: config.hub.addressRoot,
     wampUrl: config.hub.wampServer,
     realm: config.hub.wampRealm,
-    accessPolicy: formatAccessPolicy(config.hub.accessPolicy),
+    accessPolicy: config.hub.accessPolicy,
     crossbarTimeoutS: config.crossbarTimeoutS,
     serializers: [jsonSerializer],
     logger: launch.logger,

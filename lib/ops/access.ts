@@ -4,14 +4,11 @@ import type { Clock } from '../clock.js';
 import { ConfigError } from '../errors.js';
 import { CredLevel, credLevelText } from './op-codes.js';
 import { pythonRepr } from './python-repr.js';
+import { parseAccessPolicy, type AccessPolicy, type AccessPolicyName } from '../site-config/access-policy.js';
 
 /** Access-control protocol version agents report in `get_api` (`ocs.access.AC_VERSION`). */
 export const AC_VERSION = 1;
 
-/** Default Access Director instance id for `director:` with no id. */
-export const DEFAULT_DIRECTOR_ID = 'access-director';
-
-export type AccessPolicyName = 'none' | 'override' | 'director';
 
 /** The `access_control` block of `get_api` (key order as OCS). */
 export interface AccessData {
@@ -61,8 +58,8 @@ export interface Credentials {
 }
 
 export interface AccessControlOptions {
-  /** `none` / empty / absent, `override:<pw2>,<pw3>` or `director:<ad_instance_id>`. */
-  policy?: string | null;
+  /** A parsed policy, or the OCS string: `none` / empty / absent, `override:<pw2>,<pw3>`, `director:<id>`. */
+  policy?: AccessPolicy | string | null;
   agentClass: string;
   instanceId?: string;
   clock: Clock;
@@ -72,6 +69,13 @@ const HASHES: Record<string, (clear: string) => string> = {
   none: (clear) => clear,
   md5: (clear) => createHash('md5').update(clear, 'utf8').digest('hex').slice(0, 16),
 };
+
+function toPolicy(policy: AccessPolicy | string | null | undefined): AccessPolicy {
+  if (policy !== null && typeof policy === 'object') return policy;
+  const parsed = parseAccessPolicy(policy);
+  if ('error' in parsed) throw new ConfigError(`invalid access policy: ${parsed.error}`);
+  return parsed;
+}
 
 const FREE: AccessRule['hashed_pass'] = { hash: 'none', value: '' };
 const BLOCKED: AccessRule['hashed_pass'] = { hash: 'blocked', value: '' };
@@ -96,39 +100,25 @@ export class AccessControl {
     this.agentClass = options.agentClass;
     this.instanceId = options.instanceId ?? '';
     this.clock = options.clock;
-    const spec = options.policy ?? '';
+    const policy = toPolicy(options.policy);
     const rule = (hashedPass: AccessRule['hashed_pass'], level: number): AccessRule => ({
       hashed_pass: hashedPass,
       cred_level: level,
       scope_spec: { default: true },
       lockout_levels: [],
     });
-    if (spec === '' || spec === 'none') {
-      this.policy = 'none';
-      this.directorId = null;
-      this.rules = [1, 2, 3].map((level) => rule(FREE, level));
-    } else {
-      const colon = spec.indexOf(':');
-      if (colon < 0) throw new ConfigError(`Invalid access policy "${spec}": expected none, override:<pw2>,<pw3> or director:<instance_id>`);
-      const name = spec.slice(0, colon);
-      const args = spec.slice(colon + 1);
-      if (name === 'director') {
-        this.policy = 'director';
-        this.directorId = args === '' ? DEFAULT_DIRECTOR_ID : args;
+    this.policy = policy.policy;
+    this.directorId = policy.policy === 'director' ? policy.directorId : null;
+    switch (policy.policy) {
+      case 'none':
+        this.rules = [1, 2, 3].map((level) => rule(FREE, level));
+        break;
+      case 'director':
         this.rules = [1, 2, 3].map((level) => rule(BLOCKED, level));
-      } else if (name === 'override') {
-        const passwords = args.split(',');
-        if (passwords.length < 2) throw new ConfigError(`Invalid access policy "${spec}": override needs two passwords, override:<pw2>,<pw3>`);
-        this.policy = 'override';
-        this.directorId = null;
-        this.rules = [
-          rule(FREE, 1),
-          rule({ hash: 'none', value: passwords[0] as string }, 2),
-          rule({ hash: 'none', value: passwords[1] as string }, 3),
-        ];
-      } else {
-        throw new ConfigError(`Invalid policy "${name}"`);
-      }
+        break;
+      case 'override':
+        this.rules = [rule(FREE, 1), rule({ hash: 'none', value: policy.password2 }, 2), rule({ hash: 'none', value: policy.password3 }, 3)];
+        break;
     }
     this.data = { version: AC_VERSION, policy: this.policy, update_timestamp: this.nowS(), update_count: 0, step: 0 };
   }

@@ -11,6 +11,7 @@ import { OpSession, type EncodedSession, type MessagePurgePolicy } from './op-se
 import { describeParams, ParamError, validateParams, type ParamsSchema } from './params.js';
 import type { ParsedOpsCall } from './parse-ops-call.js';
 import { failureText, pythonRepr } from './python-repr.js';
+import type { AccessPolicy } from '../site-config/access-policy.js';
 
 /** What an op function returns: OCS's `(ok, message)`. */
 export type OpResult = readonly [ok: boolean, message: string];
@@ -110,8 +111,8 @@ export interface OpTableOptions {
   instanceId?: string;
   clock?: Clock;
   logger?: Logger;
-  /** A policy string (`none`, `override:pw2,pw3`, `director:<id>`) or a shared AccessControl. */
-  accessPolicy?: string | AccessControl | null;
+  /** A parsed policy, a policy string (`none`, `override:pw2,pw3`, `director:<id>`) or a shared AccessControl. */
+  accessPolicy?: AccessPolicy | string | AccessControl | null;
   /** Agent identity and feeds for `get_api` / `get_feeds`; defaults to this host and pid, no feeds. */
   describeAgent?: () => AgentDescription;
   stopAllTimeoutMs?: number;

@@ -98,7 +98,7 @@ describe('AccessControl', () => {
 
   it('refuses malformed policies', () => {
     expect(() => control('override:onlyone')).toThrow(ConfigError);
-    expect(() => control('bogus:x')).toThrow('Invalid policy "bogus"');
+    expect(() => control('bogus:x')).toThrow('invalid access policy: expected none, director:<instance-id> or override:<password2>,<password3>');
     expect(() => control('bogus')).toThrow(ConfigError);
   });
 });
