@@ -1,30 +1,20 @@
 import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRouter, type RunningRouter } from '../../../lib/router/index.js';
-import { WampConnection } from '../../../lib/wamp/connection.js';
+import { describe, expect, it } from 'vitest';
 import { RawWampClient, WAMP } from '../../bench/lib/raw-wamp-client.js';
+import { openTestSession, registerCleanup, startTestRouter } from '../../helpers/router.js';
 
 /** One client blasting publishes must not stall another client's calls. */
 
 const CALLS = 50;
 const SOCKET_HIGH_WATER_BYTES = 1024 * 1024;
 
-let router: RunningRouter;
-const closers: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  router = await startRouter({ port: 0 });
-});
-afterAll(async () => {
-  for (const c of closers.reverse()) await c();
-  await router?.close();
-});
-
 describe('router under a publish flood', () => {
   it("completes a second client's calls while a first one floods publishes", async () => {
+    const router = await startTestRouter();
     const flooder = await RawWampClient.connect(router.url);
+    registerCleanup(() => flooder.close());
     const subscriber = await RawWampClient.connect(router.url);
-    closers.push(() => flooder.close(), () => subscriber.close());
+    registerCleanup(() => subscriber.close());
     let eventsReceived = 0;
     await subscriber.subscribe('flood.topic');
     subscriber.onFrame = (text) => {
@@ -35,11 +25,8 @@ describe('router under a publish flood', () => {
       return false;
     };
 
-    const calleeConn = new WampConnection({ url: router.url, realm: 'test_realm' });
-    const callerConn = new WampConnection({ url: router.url, realm: 'test_realm' });
-    closers.push(() => calleeConn.close(), () => callerConn.close());
-    const callee = await calleeConn.open();
-    const caller = await callerConn.open();
+    const callee = await openTestSession(router);
+    const caller = await openTestSession(router);
     await callee.register('flood.double', (args) => (args![0] as number) * 2);
 
     // flood: as fast as the socket drains, yielding to the event loop between bursts

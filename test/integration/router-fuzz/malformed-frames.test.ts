@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
-import { startRouter, type RunningRouter } from '../../../lib/router/index.js';
 import type { AutobahnSession } from '../../../lib/wamp/autobahn.js';
 import { decodeMsgpack, encodeMsgpack } from '../../../lib/wamp/codec.js';
-import { WampConnection } from '../../../lib/wamp/connection.js';
 import { openSocket, WAMP, type WampMessage } from '../../bench/lib/raw-wamp-client.js';
+import { openTestSession, startTestRouter, type TestRouter } from '../../helpers/router.js';
 import { delay, waitFor } from '../../helpers/wait.js';
 
 /**
@@ -149,21 +148,15 @@ function delayed(ms: number): Promise<undefined> {
   return delay(ms).then(() => undefined);
 }
 
-let router: RunningRouter;
-let controlConn: WampConnection;
+let router: TestRouter;
 let control: AutobahnSession;
 let sessionsBefore: number;
 
 beforeAll(async () => {
-  router = await startRouter({ port: 0, config: { max_message_bytes: MAX_MESSAGE_BYTES } });
-  controlConn = new WampConnection({ url: router.url, realm: 'test_realm' });
-  control = await controlConn.open();
+  router = await startTestRouter({ max_message_bytes: MAX_MESSAGE_BYTES });
+  control = await openTestSession(router);
   await control.register('fuzz.echo', (args) => args?.[0]);
   sessionsBefore = await control.call<number>('wamp.session.count');
-});
-afterAll(async () => {
-  await controlConn?.close();
-  await router?.close();
 });
 
 describe('router fed malformed frames', () => {
@@ -194,22 +187,17 @@ describe('router fed malformed frames', () => {
   });
 
   it('lets a fresh client join, call and receive events afterwards, with no session left over', async () => {
-    const fresh = new WampConnection({ url: router.url, realm: 'test_realm' });
-    const session = await fresh.open();
-    try {
-      expect(await session.call('fuzz.echo', [[1, 2, 3]])).toEqual([1, 2, 3]);
-      const received: unknown[] = [];
-      await session.subscribe('fuzz.topic', (args) => received.push(args?.[0]));
-      await control.publish('fuzz.topic', ['after fuzz'], {}, { acknowledge: true });
-      await waitFor(() => received.length > 0, { what: 'event after the fuzzing' });
-      expect(received).toEqual(['after fuzz']);
-      // control + fresh: every fuzzed connection's session is gone
-      await waitFor(async () => (await session.call<number>('wamp.session.count')) === sessionsBefore + 1, {
-        timeoutMs: 5000,
-        what: `wamp.session.count back to ${sessionsBefore + 1}`,
-      });
-    } finally {
-      await fresh.close();
-    }
+    const session = await openTestSession(router);
+    expect(await session.call('fuzz.echo', [[1, 2, 3]])).toEqual([1, 2, 3]);
+    const received: unknown[] = [];
+    await session.subscribe('fuzz.topic', (args) => received.push(args?.[0]));
+    await control.publish('fuzz.topic', ['after fuzz'], {}, { acknowledge: true });
+    await waitFor(() => received.length > 0, { what: 'event after the fuzzing' });
+    expect(received).toEqual(['after fuzz']);
+    // control + fresh: every fuzzed connection's session is gone
+    await waitFor(async () => (await session.call<number>('wamp.session.count')) === sessionsBefore + 1, {
+      timeoutMs: 5000,
+      what: `wamp.session.count back to ${sessionsBefore + 1}`,
+    });
   });
 });

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { autobahn, isAutobahnError, type AutobahnSession } from '../../../lib/wamp/autobahn.js';
 import { createJsonSerializer, createMsgpackSerializer } from '../../../lib/wamp/codec.js';
-import { WampConnection } from '../../../lib/wamp/connection.js';
 import { observedOne, runPythonScenario, startPythonScenario, type PythonScenario } from '../../helpers/python-wamp.js';
+import { openTestSession } from '../../helpers/router.js';
 import { usePythonSuiteRouter } from './python-router.js';
 
 const router = usePythonSuiteRouter();
@@ -15,10 +15,7 @@ afterEach(async () => {
 /** A JS session on the serializer python is not using, so every message crosses codecs. */
 async function jsSession(pythonSerializer: 'json' | 'msgpack'): Promise<AutobahnSession> {
   const serializer = pythonSerializer === 'json' ? createMsgpackSerializer() : createJsonSerializer();
-  const conn = new WampConnection({ url: router().url, realm: 'test_realm', serializers: [serializer] });
-  const session = await conn.open();
-  cleanups.push(() => conn.close());
-  return session;
+  return openTestSession(router(), { serializers: [serializer] });
 }
 
 async function servePython(serializer: 'json' | 'msgpack'): Promise<PythonScenario> {

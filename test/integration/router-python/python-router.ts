@@ -1,7 +1,7 @@
-import { afterAll, beforeAll } from 'vitest';
-import type { RouterConfigInput } from '../../../lib/router/config.js';
-import { startRouter, type RunningRouter } from '../../../lib/router/index.js';
+import { beforeAll } from 'vitest';
+import type { RouterConfigInput } from '../../../lib/router/index.js';
 import { assertPythonAutobahn } from '../../helpers/python-wamp.js';
+import { startTestRouter, type TestRouter } from '../../helpers/router.js';
 
 const ALLOW_ALL = { call: true, register: true, publish: true, subscribe: true };
 
@@ -45,16 +45,13 @@ export const PYTHON_SUITE_CONFIG = {
 
 /**
  * Starts a router for the calling test file (checking first that python3-autobahn is there, so
- * a missing package fails the file) and stops it after; returns a getter for it.
+ * a missing package fails the file); it stops after the file. Returns a getter for it.
  */
-export function usePythonSuiteRouter(config: RouterConfigInput = PYTHON_SUITE_CONFIG): () => RunningRouter {
-  let router: RunningRouter | undefined;
+export function usePythonSuiteRouter(config: RouterConfigInput = PYTHON_SUITE_CONFIG): () => TestRouter {
+  let router: TestRouter | undefined;
   beforeAll(async () => {
     assertPythonAutobahn();
-    router = await startRouter({ port: 0, config });
-  });
-  afterAll(async () => {
-    await router?.close();
+    router = await startTestRouter(config);
   });
   return () => {
     if (!router) throw new Error('router not started');
