@@ -2,13 +2,16 @@
  * The OCS client: one agent, its operations discovered from `get_api`, each one a typed handle.
  *
  * ```ts
- * const c = await OcsClient.connect('fake-data1', { httpUrl: 'http://localhost:8001/call' });
+ * const c = await OcsClient.connect('fake-data1', { siteFile: 'site-config/default.yaml' });
  * await c.ops.delay_task.start({ delay: 1 });
  * const done = await c.ops.delay_task.wait({ timeoutS: 10 });   // {status, message, session}
  * await c.close();
  * ```
  *
- * The agent address is `{address_root}.{instance_id}`. Op names with `-` or spaces are reachable
+ * Where: `siteFile` (an OCS site file: `hub.wamp_server`, `wamp_http`, `wamp_realm`,
+ * `address_root`, with the matching host's overrides) or `siteConfig`, and explicit `url`,
+ * `httpUrl`, `realm`, `addressRoot`, which win over the site. The agent address is
+ * `{address_root}.{instance_id}`. Op names with `-` or spaces are reachable
  * with `_` (`ops.set_heartbeat` for `set-heartbeat`), as in OCS's client. Declaring the op kinds
  * types the handles exactly: `OcsClient.connect<{ delay_task: 'task'; acq: 'process' }>(…)`;
  * otherwise `task(name)` / `process(name)` give the specific handle.
@@ -28,28 +31,14 @@ import { AgentUnavailableError, ConfigError, InternalError, InvalidParamsError, 
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { AgentApiSchema, type AgentApi, type OpType } from './agent-api.js';
+import { resolveClientTarget, type ClientTarget, type ClientTargetOptions } from './client-target.js';
 import type { ClientTransport, TransportKind } from './client-transport.js';
 import { HttpTransport } from './http-transport.js';
 import { createOpHandle, type CallOptions, type OpAction, type OpHandle, type OpParams, type ProcessHandle, type TaskHandle } from './op-handle.js';
 import { OpReplySchema, type OpReply } from './op-reply.js';
 import { WampTransport } from './wamp-transport.js';
 
-export const DEFAULT_REALM = 'test_realm';
-export const DEFAULT_ADDRESS_ROOT = 'observatory';
-
-export interface OcsClientOptions {
-  /** Router WebSocket URL (`hub.wamp_server`), e.g. `ws://localhost:8001/ws`. */
-  url?: string;
-  /** HTTP bridge URL (`hub.wamp_http`), e.g. `http://localhost:8001/call`. */
-  httpUrl?: string;
-  /** Default `test_realm`. */
-  realm?: string;
-  /** Default `observatory`. */
-  addressRoot?: string;
-  /** Default `http` when an HTTP bridge URL is known, else `wamp`. */
-  transport?: TransportKind;
-  /** An open transport to use instead of opening one; `close()` leaves it open. */
-  via?: ClientTransport;
+export interface OcsClientOptions extends ClientTargetOptions {
   /** Sent as the `password` kwarg when non-empty and the agent has access control. */
   password?: string;
   /** Client-side deadline for every call; a `wait` with `timeoutS` gets that much longer. */
@@ -60,13 +49,6 @@ export interface OcsClientOptions {
 export type OpKinds = Record<string, OpType>;
 type HandleFor<T> = T extends 'task' ? TaskHandle : T extends 'process' ? ProcessHandle : never;
 export type OpHandles<K extends OpKinds> = { readonly [N in keyof K]: HandleFor<K[N]> };
-
-interface ResolvedTarget {
-  address: string;
-  kind: TransportKind;
-  url: string;
-  realm: string;
-}
 
 export class OcsClient<K extends OpKinds = OpKinds> {
   /** The op handles by attribute name (`-` and spaces in op names become `_`). */
@@ -106,7 +88,7 @@ export class OcsClient<K extends OpKinds = OpKinds> {
    * ConfigError when neither a WebSocket nor an HTTP URL is given.
    */
   static async connect<K extends OpKinds = OpKinds>(instanceId: string, options: OcsClientOptions = {}): Promise<OcsClient<K>> {
-    const target = resolveTarget(instanceId, options);
+    const target = resolveClientTarget(instanceId, options);
     const logger = (options.logger ?? silentLogger()).child({ component: 'ocs-client', address: target.address });
     const transport = options.via ?? (await openTransport(target, logger));
     const ownsTransport = options.via === undefined;
@@ -202,27 +184,7 @@ export function attributeName(opName: string): string {
   return opName.replace(/[- ]/g, '_');
 }
 
-function resolveTarget(instanceId: string, options: OcsClientOptions): ResolvedTarget {
-  if (!instanceId || /[.#\s]/u.test(instanceId)) {
-    throw new ConfigError(`invalid instance id ${JSON.stringify(instanceId)} (it becomes one URI component: no dots, "#" or whitespace)`, {
-      details: { instanceId },
-    });
-  }
-  const addressRoot = options.addressRoot ?? DEFAULT_ADDRESS_ROOT;
-  const address = `${addressRoot}.${instanceId}`;
-  const realm = options.realm ?? DEFAULT_REALM;
-  const kind = options.via?.kind ?? options.transport ?? (options.httpUrl ? 'http' : 'wamp');
-  const url = kind === 'http' ? options.httpUrl : options.url;
-  if (!url && !options.via) {
-    throw new ConfigError(
-      kind === 'http' ? 'the HTTP transport needs the bridge URL (httpUrl, hub.wamp_http)' : 'no router URL: give url (hub.wamp_server) or httpUrl (hub.wamp_http)',
-      { details: { instanceId, transport: kind } },
-    );
-  }
-  return { address, kind, url: url ?? '', realm };
-}
-
-async function openTransport(target: ResolvedTarget, logger: Logger): Promise<ClientTransport> {
+async function openTransport(target: ClientTarget, logger: Logger): Promise<ClientTransport> {
   if (target.kind === 'http') return new HttpTransport({ url: target.url, logger });
   return WampTransport.open({ url: target.url, realm: target.realm, logger });
 }

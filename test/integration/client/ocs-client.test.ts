@@ -1,5 +1,8 @@
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { OcsClient, type OcsClientOptions } from '../../../lib/client/ocs-client.js';
 import { hasSession } from '../../../lib/client/op-reply.js';
 import type { TransportKind } from '../../../lib/client/client-transport.js';
@@ -60,6 +63,18 @@ describe.each(['http', 'wamp'] as const)('OcsClient over %s', (kind) => {
       [['start', 'delay_task', { delay: 0.2 }], {}],
       [['wait', 'delay_task', {}], { timeout: 10 }],
     ]);
+  });
+
+  it('connects with the hub of a site file', async () => {
+    const p = await peer();
+    const dir = mkdtempSync(join(tmpdir(), 'ocs-client-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'site.yaml');
+    writeFileSync(file, `hub:\n  wamp_server: ${router.url}\n  wamp_http: ${router.httpUrl}\n  wamp_realm: ${router.realm}\n  address_root: ${addressRoot}\nhosts: {}\n`);
+    const client = await OcsClient.connect<PeerOps>(instanceOf(p), { siteFile: file, transport: kind });
+    onTestFinished(() => client.close());
+    expect(client.address).toBe(p.address);
+    expect((await client.ops.acq.status()).message).toBe('No session active.');
   });
 
   it('returns a TIMEOUT reply when the agent-side wait runs out', async () => {
