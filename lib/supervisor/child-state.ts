@@ -206,6 +206,8 @@ class Step {
     c.isSettled = false;
     c.afterStop = null;
     c.stopCause = null;
+    // A suspension belongs to a run: a new run starts unsuspended.
+    this.d.suspended = false;
     this.enter(CHILD_STATES.STARTING, cause);
     this.effects.push({ type: 'spawn' });
   }

@@ -1,4 +1,7 @@
 /** Shared helpers for supervisor tests with real processes. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,4 +73,79 @@ export function killPids(pids: number[]): void {
 
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+export interface HostMessage {
+  event: string;
+  [key: string]: unknown;
+}
+
+/** The supervisor core running in its own node process (dist/test/fixtures/processes/supervisor-host.js). */
+export class SupervisorHost {
+  readonly messages: HostMessage[] = [];
+  private waiters: { check: (m: HostMessage) => boolean; resolve: (m: HostMessage) => void }[] = [];
+  private exited: Promise<void>;
+  private constructor(readonly child: ChildProcess) {
+    createInterface({ input: child.stdout as Readable }).on('line', (line) => {
+      let msg: HostMessage;
+      try {
+        msg = JSON.parse(line) as HostMessage;
+      } catch {
+        return;
+      }
+      this.messages.push(msg);
+      for (const w of [...this.waiters]) {
+        if (w.check(msg)) {
+          this.waiters.splice(this.waiters.indexOf(w), 1);
+          w.resolve(msg);
+        }
+      }
+    });
+    this.exited = new Promise((res) => child.once('exit', () => res()));
+  }
+
+  get pid(): number {
+    return this.child.pid ?? 0;
+  }
+
+  static async start(args: string[]): Promise<{ host: SupervisorHost; ready: HostMessage }> {
+    const child = spawn(process.execPath, [FIXTURE_HOST, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const host = new SupervisorHost(child);
+    const ready = await host.next((m) => m.event === 'ready' || m.event === 'error', 15_000);
+    return { host, ready };
+  }
+
+  next(check: (m: HostMessage) => boolean, timeoutMs = 10_000): Promise<HostMessage> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`supervisor host: no matching message within ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push({
+        check,
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+      });
+    });
+  }
+
+  async request(verb: string, ...args: unknown[]): Promise<HostMessage> {
+    const reply = this.next((m) => m.event === 'reply');
+    this.child.stdin?.write(`${JSON.stringify({ verb, args })}\n`);
+    return reply;
+  }
+
+  /** SIGKILL the supervisor and wait until it is gone. */
+  async kill9(): Promise<void> {
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /** Orderly stop (SIGTERM: die with stop) and wait. */
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+    await this.exited;
+    clearTimeout(timer);
+  }
 }
