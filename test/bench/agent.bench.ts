@@ -90,7 +90,7 @@ async function statusRoundTrip(report: BenchReport, router: RouterProcess, optio
       const c = process.cpuUsage(client0);
       report.results.push({
         benchmark: `ops status round trip (${transport})`,
-        client: transport === 'wamp' ? 'OcsClient/autobahn-js' : 'OcsClient/fetch',
+        client: transport === 'wamp' ? 'OcsClient/autobahn-js' : 'OcsClient/http',
         durationS: elapsedS,
         throughput: n / elapsedS,
         throughputUnit: 'calls/s',
