@@ -1,0 +1,60 @@
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HistoryLog } from '../../../lib/supervisor/history-log.js';
+import { ChildLogFiles, tailFile } from '../../../lib/supervisor/log-files.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function tmp(): string {
+  const d = mkdtempSync(join(tmpdir(), 'sup-files-'));
+  dirs.push(d);
+  return d;
+}
+
+describe('history-log', () => {
+  it('appends JSONL, rotates by size, keeps a ring and continues the sequence after reopening', () => {
+    const path = join(tmp(), 'history-00.jsonl');
+    const log = new HistoryLog(path, { maxBytes: 2000, keep: 1, ringSize: 5 });
+    log.open();
+    for (let i = 0; i < 40; i++) log.append({ atMs: i, kind: 'transition', id: 'a', from: 'RUNNING', to: 'BACKOFF', cause: `n${i}` });
+    log.close();
+    expect(existsSync(`${path}.1`)).toBe(true);
+    expect(statSync(path).size).toBeLessThanOrEqual(2200);
+    expect(log.recent().map((r) => r.seq)).toEqual([36, 37, 38, 39, 40]);
+    const again = new HistoryLog(path);
+    again.open();
+    expect(again.append({ atMs: 0, kind: 'event', id: null, event: 'x' }).seq).toBe(41);
+    again.close();
+  });
+});
+
+describe('log-files', () => {
+  it('tails the last lines, across chunk boundaries', () => {
+    const path = join(tmp(), 'a.log');
+    writeFileSync(path, Array.from({ length: 5000 }, (_, i) => `line ${i}`).join('\n') + '\n');
+    expect(tailFile(path, 3)).toEqual(['line 4997', 'line 4998', 'line 4999']);
+    expect(tailFile(path, 0)).toEqual([]);
+    expect(tailFile(join(tmp(), 'missing.log'), 3)).toEqual([]);
+  });
+
+  it('rotates by rename at start and by copy-truncate while running', async () => {
+    const dir = tmp();
+    const logs = new ChildLogFiles(dir, 'c1', { maxBytes: 100, keep: 2 });
+    let fds = logs.openForRun();
+    ChildLogFiles.closeFds(fds);
+    appendFileSync(logs.stdoutPath, 'x'.repeat(150));
+    fds = logs.openForRun(); // above max: renamed to .1
+    ChildLogFiles.closeFds(fds);
+    expect(statSync(`${logs.stdoutPath}.1`).size).toBe(150);
+    expect(statSync(logs.stdoutPath).size).toBe(0);
+    appendFileSync(logs.stdoutPath, 'y'.repeat(250));
+    expect(await logs.rotateIfOversized()).toEqual([logs.stdoutPath]);
+    expect(readFileSync(`${logs.stdoutPath}.1`, 'utf8')).toBe('y'.repeat(250));
+    expect(statSync(`${logs.stdoutPath}.2`).size).toBe(150);
+    expect(statSync(logs.stdoutPath).size).toBe(0);
+  });
+});
