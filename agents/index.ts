@@ -6,4 +6,8 @@ export const AGENT_CLASSES: AgentClassTable = {
     summary: 'demo agent: fake temperatures (acq), a counter (count), set_heartbeat, delay_task',
     load: async () => (await import('./fake-data/main.js')).main,
   },
+  RegistryAgent: {
+    summary: 'tracks every agent by its heartbeats: expiry, restarts, op codes (agent_operations, agent_status)',
+    load: async () => (await import('./registry/main.js')).main,
+  },
 };

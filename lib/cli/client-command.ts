@@ -7,11 +7,17 @@ import { OcsClient } from '../client/ocs-client.js';
 import type { OpReply } from '../client/op-reply.js';
 import { WampConnection } from '../wamp/connection.js';
 import { formatReply, formatScan, type ScanEntry } from './client-format.js';
+import { AgentRecordSchema, type AgentRecord } from '../registry/agent-record.js';
+import { RegistryWatcher } from '../registry/registry-watcher.js';
+import type { AgentStatusEvent } from '../registry/agent-status-event.js';
 
 const USAGE = `usage: ocs client <subcommand> [site options] [options]
 
 subcommands:
-  scan [--details] [--use-registry [ID]] [--duration S]   agents heard by heartbeat, with op codes
+  scan [--details] [--use-registry [ID] [--watch]] [--duration S]
+                                                           agents heard by heartbeat, with op codes; with
+                                                           --use-registry the registry's table (default ID
+                                                           registry), --watch then prints each change
   listen <topic-or-pattern> [--duration S]                 print events (wildcard match: observatory..feeds.heartbeat)
   call <instance-id> <op> <start|stop|abort|wait|status> [key=value ...] [--timeout S]
                                                            run an action, print the reply
@@ -99,6 +105,21 @@ async function withSession<T>(config: ClientConfig, fn: (conn: WampConnection) =
   }
 }
 
+/** Resolves after `durationS` (0: never), on SIGINT/SIGTERM, or when the router session ends. */
+function untilStopped(conn: WampConnection, durationS: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = (): void => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    if (durationS > 0) setTimeout(stop, durationS * 1000);
+    conn.once('leave', stop);
+  });
+}
+
+function instanceIdOf(address: string, root: string): string {
+  return address.startsWith(`${root}.`) ? address.slice(root.length + 1) : address;
+}
+
 function connectClient(config: ClientConfig, instanceId: string): Promise<OcsClient> {
   return OcsClient.connect(instanceId, {
     url: config.hub.wampServer,
@@ -108,27 +129,99 @@ function connectClient(config: ClientConfig, instanceId: string): Promise<OcsCli
   });
 }
 
+/** `--use-registry` may stand alone (OCS: default id `registry`): give it an empty value then. */
+function withOptionalValue(rest: readonly string[], flag: string): string[] {
+  return rest.map((token, i) => {
+    const next = rest[i + 1];
+    return token === flag && (next === undefined || next.startsWith('-')) ? `${flag}=` : token;
+  });
+}
+
+function scanEntry(record: AgentRecord, root: string): ScanEntry {
+  const address = record.agent_address;
+  return {
+    address,
+    instanceId: instanceIdOf(address, root),
+    agentClass: record.agent_class,
+    opCodes: record.op_codes,
+    isExpired: record.expired,
+  };
+}
+
+/** The records of the registry's `main` session.data (`ocs-client-cli scan --use-registry`); malformed ones are skipped. */
+async function registryEntries(config: ClientConfig, registryId: string): Promise<ScanEntry[]> {
+  const client = await connectClient(config, registryId);
+  try {
+    const reply = await client.process('main').status();
+    const data = 'data' in reply.session ? reply.session.data : {};
+    const entries: ScanEntry[] = [];
+    for (const [address, raw] of Object.entries(data ?? {})) {
+      const parsed = AgentRecordSchema.safeParse(raw);
+      if (parsed.success && parsed.data.agent_address === address) entries.push(scanEntry(parsed.data, config.hub.addressRoot));
+    }
+    return entries;
+  } finally {
+    await client.close();
+  }
+}
+
+/** Prints the registry's table, then every change event until the duration ends, a signal, or the router leaves. */
+async function watchRegistry(config: ClientConfig, registryId: string, out: Output, isDetailed: boolean, durationS: number): Promise<number> {
+  const root = config.hub.addressRoot;
+  return withSession(config, async (conn) => {
+    const watcher = RegistryWatcher.fromSession(conn.session!, { registryAddress: `${root}.${registryId}` });
+    const changes: AgentStatusEvent[] = [];
+    let isSynced = false;
+    watcher.on('change', (event) => (isSynced ? printChange(event, out, root) : changes.push(event)));
+    await watcher.start();
+    printEntries(watcher.list().map((r) => scanEntry(r, root)), out, isDetailed);
+    isSynced = true;
+    for (const event of changes) printChange(event, out, root);
+    await untilStopped(conn, durationS);
+    await watcher.stop();
+    return 0;
+  });
+}
+
+function printChange(event: AgentStatusEvent, out: Output, root: string): void {
+  const id = instanceIdOf(event.agent_address, root);
+  const detail =
+    event.event === 'agent.op_changed'
+      ? ` ${event.op_name}: ${String(event.op_code_before)} -> ${String(event.op_code_after)}`
+      : event.event === 'agent.forgotten'
+        ? ` (${event.reason})`
+        : event.event === 'agent.restarted'
+          ? ` session ${event.session_id_before} -> ${String(event.session_id)}`
+          : '';
+  out.print(`${new Date(event.time * 1000).toISOString()}  ${id}  ${event.event}${detail}`, event);
+}
+
+function printEntries(entries: ScanEntry[], out: Output, isDetailed: boolean): void {
+  entries.sort((a, b) => a.instanceId.localeCompare(b.instanceId));
+  if (out.isJson) {
+    for (const e of entries) out.print('', { instance_id: e.instanceId, agent_address: e.address, agent_class: e.agentClass, expired: e.isExpired, op_codes: e.opCodes });
+  } else {
+    process.stdout.write(formatScan(entries, isDetailed) + '\n');
+  }
+}
+
 async function scan(config: ClientConfig): Promise<number> {
-  const { values } = parse(config.rest, { details: { type: 'boolean' }, 'use-registry': { type: 'string' }, duration: { type: 'string' } });
+  const { values } = parse(withOptionalValue(config.rest, '--use-registry'), {
+    details: { type: 'boolean' },
+    'use-registry': { type: 'string' },
+    watch: { type: 'boolean' },
+    duration: { type: 'string' },
+  });
   const out = output(values['json'] === true);
+  const isDetailed = values['details'] === true;
   const root = config.hub.addressRoot;
   let entries: ScanEntry[];
-  const registryId = values['use-registry'];
-  if (typeof registryId === 'string') {
-    const client = await connectClient(config, registryId === '' ? 'registry' : registryId);
-    try {
-      const reply = await client.process('main').status();
-      const data = ('data' in reply.session ? reply.session.data : {}) as Record<string, { op_codes?: Record<string, number>; expired?: boolean; agent_class?: string | null }>;
-      entries = Object.entries(data).map(([address, rec]) => ({
-        address,
-        instanceId: address.startsWith(`${root}.`) ? address.slice(root.length + 1) : address,
-        agentClass: rec.agent_class ?? null,
-        opCodes: rec.op_codes ?? {},
-        isExpired: rec.expired === true,
-      }));
-    } finally {
-      await client.close();
-    }
+  const registryOption = values['use-registry'];
+  if (values['watch'] === true && typeof registryOption !== 'string') throw new UsageError('--watch needs --use-registry');
+  if (typeof registryOption === 'string') {
+    const registryId = registryOption === '' ? 'registry' : registryOption;
+    if (values['watch'] === true) return watchRegistry(config, registryId, out, isDetailed, numberOption(values['duration'], 'duration', 0));
+    entries = await registryEntries(config, registryId);
   } else {
     const durationMs = numberOption(values['duration'], 'duration', 2) * 1000;
     const seen = new Map<string, ScanEntry>();
@@ -145,7 +238,7 @@ async function scan(config: ClientConfig): Promise<number> {
           const opCodes = codes !== null && typeof codes === 'object' && !Array.isArray(codes) ? (codes as Record<string, number>) : { old_agent_no_opcodes: 7 };
           seen.set(address, {
             address,
-            instanceId: address.startsWith(`${root}.`) ? address.slice(root.length + 1) : address,
+            instanceId: instanceIdOf(address, root),
             agentClass: typeof feed?.agent_class === 'string' ? feed.agent_class : null,
             opCodes,
             isExpired: false,
@@ -157,12 +250,7 @@ async function scan(config: ClientConfig): Promise<number> {
     });
     entries = [...seen.values()];
   }
-  entries.sort((a, b) => a.instanceId.localeCompare(b.instanceId));
-  if (out.isJson) {
-    for (const e of entries) out.print('', { instance_id: e.instanceId, agent_address: e.address, agent_class: e.agentClass, expired: e.isExpired, op_codes: e.opCodes });
-  } else {
-    process.stdout.write(formatScan(entries, values['details'] === true) + '\n');
-  }
+  printEntries(entries, out, isDetailed);
   return 0;
 }
 
@@ -183,13 +271,7 @@ async function listen(config: ClientConfig): Promise<number> {
       },
       { match },
     );
-    await new Promise<void>((resolve) => {
-      const stop = (): void => resolve();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      if (durationS > 0) setTimeout(stop, durationS * 1000);
-      conn.once('leave', stop);
-    });
+    await untilStopped(conn, durationS);
   });
   return 0;
 }

@@ -165,6 +165,11 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     return agent === undefined ? undefined : toRecord(agent);
   }
 
+  /** Every tracked agent address, in order of first appearance (a copy: safe to walk while beats arrive). */
+  addresses(): string[] {
+    return Array.from(this.agents.keys());
+  }
+
   /** Every agent's OCS record, in order of first appearance. */
   records(): AgentRecord[] {
     return Array.from(this.agents.values(), toRecord);

@@ -2,27 +2,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LivenessTracker, type LivenessTrackerOptions } from '../../../lib/registry/liveness-tracker.js';
 import type { AgentStatusEvent } from '../../../lib/registry/agent-status-event.js';
 import { WampFloat } from '../../../lib/wamp/float.js';
+import { heartbeat } from './heartbeat-fixture.js';
 import { recordingLogger } from './recording-logger.js';
 
 const T0_MS = 1_700_000_000_000;
 const T0_S = T0_MS / 1000;
-
-function heartbeat(address: string, opCodes: unknown, sessionId: string | null = 'session-a', agentClass = 'FakeDataAgent'): unknown[] {
-  return [
-    [
-      opCodes,
-      {
-        agent_address: address,
-        agg_params: {},
-        feed_name: 'heartbeat',
-        address: `${address}.feeds.heartbeat`,
-        record: false,
-        session_id: sessionId,
-        agent_class: agentClass,
-      },
-    ],
-  ];
-}
 
 describe('LivenessTracker', () => {
   let tracker: LivenessTracker;
