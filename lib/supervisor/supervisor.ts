@@ -367,6 +367,9 @@ export class Supervisor {
       lockTakenOver: this.lock.takenOverFrom !== null,
     };
 
+    // New config entries first (nothing starts yet): a run spawned for one just before a crash is
+    // then found by its marker and adopted. Updates and retirements wait for the reconciliation.
+    if (entries !== undefined) this.applyEntries(entries, 'add');
     // Reconcile before anything can start, so a live child is never started twice.
     const records = [...this.children.values()].map((rt) => rt.record);
     const probes = new Map<number, ProbeResult>();
@@ -496,6 +499,10 @@ export class Supervisor {
    * overrode them; config entries no longer listed are retired (stopped, then removed).
    */
   syncEntries(entries: readonly SupervisedEntry[]): SyncReport {
+    return this.applyEntries(entries, 'full');
+  }
+
+  private applyEntries(entries: readonly SupervisedEntry[], mode: 'add' | 'full'): SyncReport {
     const report: SyncReport = { added: [], updated: [], restartRequired: [], retired: [], skipped: [] };
     const seen = new Set<string>();
     const now = this.clock.nowMs();
@@ -525,6 +532,7 @@ export class Supervisor {
         report.added.push(id);
         continue;
       }
+      if (mode === 'add') continue;
       if (rt.record.spec.source !== 'config') {
         report.skipped.push({ id, reason: `id already used by a child from ${rt.record.spec.source}` });
         continue;
@@ -540,7 +548,7 @@ export class Supervisor {
       }
       this.dispatch(id, { type: 'config', target: plan.target });
     }
-    for (const rt of [...this.children.values()]) {
+    for (const rt of mode === 'full' ? [...this.children.values()] : []) {
       const id = rt.record.spec.id;
       if (rt.record.spec.source === 'config' && !seen.has(id)) {
         this.audit({ kind: 'event', id, event: 'child.retired', message: 'no longer in the config' });
@@ -1095,7 +1103,14 @@ export class Supervisor {
 
   /** A heartbeat of the agent with this instance id was seen (first one makes it RUNNING). */
   onHeartbeat(instanceId: string): void {
-    if (this.phase === 'running' && this.children.has(instanceId)) this.dispatch(instanceId, { type: 'heartbeat' });
+    const rt = this.children.get(instanceId);
+    if (this.phase !== 'running' || rt === undefined) return;
+    const c = rt.record.current;
+    if (c.state === CHILD_STATES.RUNNING && !c.isExpired && c.livenessDeadlineMs === null) {
+      c.heartbeatAtMs = this.clock.nowMs(); // the 1 Hz common case: nothing to decide
+      return;
+    }
+    this.dispatch(instanceId, { type: 'heartbeat' });
   }
 
   /** The registry marked the agent expired; with hungRestartAfterMs set it is restarted if it stays so. */

@@ -217,4 +217,43 @@ describe('Supervisor (fake process control, fake clock)', () => {
     expect(seen).toEqual(['STOPPED>STARTING', 'STARTING>RUNNING']);
     expect(sup.history().some((h) => h.kind === 'request' && h.verb === 'create' && h.ok === true)).toBe(true);
   });
+
+  it('resets a CRASHED child and schedules a start on a stopped one', async () => {
+    sup.create({ id: 'r', cmd: ['/bin/r'], restart: { maxRestarts: 0 } });
+    control.exit(pidOf('r'), 1);
+    expect(stateOf('r')).toBe('CRASHED');
+    expect(sup.reset('r').ok).toBe(true);
+    expect(stateOf('r')).toBe('STARTING');
+    sup.stop('r');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(stateOf('r')).toBe('STOPPED');
+    expect(sup.schedule('r', { delayMs: 60_000 }).ok).toBe(true);
+    expect(stateOf('r')).toBe('PENDING');
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(stateOf('r')).toBe('STARTING');
+    expect(sup.cancel('r').ok).toBe(false);
+  });
+
+  it('adopts by marker a run spawned for a new config entry that was never persisted', async () => {
+    const entries = [{ instanceId: 'cfg', manage: 'host/up' as const, command: ['/bin/cfg'], ready: 'uptime' as const }];
+    const a = new Supervisor({ stateDir: dir, instanceIndex: 1, processControl: control, pid: 1 });
+    const first = await a.init(entries);
+    expect(first.started).toEqual(['cfg']);
+    const pid = a.get('cfg')?.current.pid;
+    const disowning = a.die({ mode: 'disown' });
+    await vi.runOnlyPendingTimersAsync();
+    await disowning;
+    // The crash happened before the state file was written.
+    rmSync(join(dir, 'sup-01.json'), { force: true });
+    rmSync(join(dir, 'sup-01.json.prev'), { force: true });
+    const b = new Supervisor({ stateDir: dir, instanceIndex: 1, processControl: control, pid: 1 });
+    const second = await b.init(entries);
+    expect(second.adopted).toEqual(['cfg']);
+    expect(second.started).toEqual([]);
+    expect(b.get('cfg')?.current.pid).toBe(pid);
+    expect(control.spawns).toHaveLength(1);
+    const closing = b.die({ mode: 'disown' });
+    await vi.runOnlyPendingTimersAsync();
+    await closing;
+  });
 });
