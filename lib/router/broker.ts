@@ -1,5 +1,5 @@
 import { uniqueRandomId, randomId } from './ids.js';
-import { ERR, MSG, isValidPatternUri, isValidUri, parseMatch, withPayload, type Dict, type MatchPolicy } from './messages.js';
+import { ERR, MSG, isCanonicalPayload, isValidPatternUri, isValidUri, parseMatch, payloadTail, withPayload, type Dict, type MatchPolicy } from './messages.js';
 import type { Session } from './session.js';
 import { UriIndex } from './uri-index.js';
 
@@ -103,7 +103,16 @@ export class Broker {
    * Handles PUBLISH from `publisher` (undefined: the router itself, for meta events). `special`
    * tells the encoder the payload holds WampFloat or binary values.
    */
-  publish(publisher: Session | undefined, request: number, options: Dict, topic: string, args: unknown[] | undefined, kwargs: Dict | undefined, special: boolean): void {
+  publish(
+    publisher: Session | undefined,
+    request: number,
+    options: Dict,
+    topic: string,
+    args: unknown[] | undefined,
+    kwargs: Dict | undefined,
+    special: boolean,
+    rawText?: string,
+  ): void {
     const shouldAcknowledge = publisher !== undefined && options['acknowledge'] === true;
     if (publisher !== undefined) {
       if (!isValidUri(topic)) {
@@ -122,7 +131,10 @@ export class Broker {
     const publicationId = randomId();
     const matches: Subscription[] = [];
     this.index.collect(topic, matches);
-    if (matches.length > 0) this.deliver(publisher, options, topic, args, kwargs, special, publicationId, matches);
+    if (matches.length > 0) {
+      const tail = rawText !== undefined && isCanonicalPayload(args, kwargs) ? payloadTail(rawText, 3) : undefined;
+      this.deliver(publisher, options, topic, args, kwargs, special, publicationId, matches, tail);
+    }
     if (shouldAcknowledge) publisher.send([MSG.PUBLISHED, request, publicationId]);
   }
 
@@ -135,6 +147,7 @@ export class Broker {
     special: boolean,
     publicationId: number,
     matches: Subscription[],
+    tail: string | undefined,
   ): void {
     // receiver filters (publisher exclusion, black/white listing)
     const skipSelf = publisher !== undefined && options['exclude_me'] !== false ? publisher : undefined;
@@ -155,6 +168,7 @@ export class Broker {
       const sub = matches[i]!;
       const eventDetails = sub.match === 'exact' ? details : { ...details, topic };
       const msg = withPayload([MSG.EVENT, sub.id, publicationId, eventDetails], args, kwargs);
+      const jsonText = tail === undefined ? undefined : `[36,${sub.id},${publicationId},${JSON.stringify(eventDetails)}${tail}`;
       const frames: (Buffer | undefined)[] = [undefined, undefined, undefined, undefined];
       for (const s of sub.subscribers) {
         if (s === skipSelf || !s.isOpen) continue;
@@ -166,7 +180,7 @@ export class Broker {
           if (eligibleAuthid !== undefined && !eligibleAuthid.includes(s.identity.authid)) continue;
           if (eligibleAuthrole !== undefined && !eligibleAuthrole.includes(s.identity.authrole)) continue;
         }
-        s.sendShared(msg, special, frames);
+        s.sendShared(msg, special, frames, jsonText);
       }
     }
   }

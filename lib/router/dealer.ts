@@ -1,6 +1,6 @@
 import { numberValue, isWampFloat } from '../wamp/float.js';
 import { uniqueRandomId } from './ids.js';
-import { ERR, MSG, isValidPatternUri, isValidUri, parseMatch, withPayload, type Dict, type MatchPolicy } from './messages.js';
+import { ERR, MSG, isCanonicalPayload, isValidPatternUri, isValidUri, parseMatch, payloadTail, withPayload, type Dict, type MatchPolicy } from './messages.js';
 import type { Session } from './session.js';
 import { UriIndex } from './uri-index.js';
 
@@ -158,7 +158,16 @@ export class Dealer {
     if (isLast) this.hooks.registrationDeleted(session, reg);
   }
 
-  call(caller: Session, request: number, options: Dict, procedure: string, args: unknown[] | undefined, kwargs: Dict | undefined, special: boolean): void {
+  call(
+    caller: Session,
+    request: number,
+    options: Dict,
+    procedure: string,
+    args: unknown[] | undefined,
+    kwargs: Dict | undefined,
+    special: boolean,
+    rawText?: string,
+  ): void {
     let reg = this.index.get(procedure, 'exact');
     if (reg === undefined) {
       if (!isValidUri(procedure)) {
@@ -204,7 +213,9 @@ export class Dealer {
       details['timeout'] = timeoutMs;
       inv.timer = setTimeout(() => this.timeOut(inv, timeoutMs), timeoutMs);
     }
-    callee.send(withPayload([MSG.INVOCATION, inv.id, reg.id, details], args, kwargs), special);
+    const tail = rawText !== undefined && callee.peer.codec?.isJson === true && isCanonicalPayload(args, kwargs) ? payloadTail(rawText, 3) : undefined;
+    const jsonText = tail === undefined ? undefined : `[68,${inv.id},${reg.id},${JSON.stringify(details)}${tail}`;
+    callee.sendRelay(withPayload([MSG.INVOCATION, inv.id, reg.id, details], args, kwargs), special, jsonText);
   }
 
   private callMeta(caller: Session, request: number, procedure: string, args: unknown[] | undefined, kwargs: Dict | undefined): void {
@@ -250,23 +261,30 @@ export class Dealer {
   }
 
   /** YIELD from a callee: RESULT (progressive or final) to the caller. Unknown IDs (late answers) are dropped. */
-  yield(callee: Session, invocationId: number, options: Dict, args: unknown[] | undefined, kwargs: Dict | undefined, special: boolean): void {
+  yield(callee: Session, invocationId: number, options: Dict, args: unknown[] | undefined, kwargs: Dict | undefined, special: boolean, rawText?: string): void {
     const inv = callee.invocations.get(invocationId);
     if (inv === undefined) return;
-    if (options['progress'] === true) {
-      if (inv.shouldReceiveProgress && inv.caller.isOpen) inv.caller.send(withPayload([MSG.RESULT, inv.callerRequest, { progress: true }], args, kwargs), special);
-      return;
-    }
-    this.finish(inv);
-    if (inv.caller.isOpen) inv.caller.send(withPayload([MSG.RESULT, inv.callerRequest, {}], args, kwargs), special);
+    const caller = inv.caller;
+    const isProgress = options['progress'] === true;
+    if (isProgress) {
+      if (!inv.shouldReceiveProgress) return;
+    } else this.finish(inv);
+    if (!caller.isOpen) return;
+    const tail = rawText !== undefined && caller.peer.codec?.isJson === true && isCanonicalPayload(args, kwargs) ? payloadTail(rawText, 2) : undefined;
+    const head = isProgress ? `[50,${inv.callerRequest},{"progress":true}` : `[50,${inv.callerRequest},{}`;
+    caller.sendRelay(withPayload([MSG.RESULT, inv.callerRequest, isProgress ? { progress: true } : {}], args, kwargs), special, tail === undefined ? undefined : head + tail);
   }
 
   /** ERROR from a callee for an INVOCATION: relayed to the caller with its URI, args and kwargs. */
-  calleeError(callee: Session, invocationId: number, error: string, args: unknown[] | undefined, kwargs: Dict | undefined, special: boolean): void {
+  calleeError(callee: Session, invocationId: number, error: string, args: unknown[] | undefined, kwargs: Dict | undefined, special: boolean, rawText?: string): void {
     const inv = callee.invocations.get(invocationId);
     if (inv === undefined) return;
     this.finish(inv);
-    if (inv.caller.isOpen) inv.caller.send(withPayload([MSG.ERROR, MSG.CALL, inv.callerRequest, {}, error], args, kwargs), special);
+    const caller = inv.caller;
+    if (!caller.isOpen) return;
+    const tail = rawText !== undefined && caller.peer.codec?.isJson === true && isCanonicalPayload(args, kwargs) ? payloadTail(rawText, 4) : undefined;
+    const jsonText = tail === undefined ? undefined : `[8,48,${inv.callerRequest},{},${JSON.stringify(error)}${tail}`;
+    caller.sendRelay(withPayload([MSG.ERROR, MSG.CALL, inv.callerRequest, {}, error], args, kwargs), special, jsonText);
   }
 
   /**

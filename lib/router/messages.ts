@@ -227,3 +227,76 @@ export function isEmptyDict(d: Dict): boolean {
   for (const _ in d) return false;
   return true;
 }
+
+function skipWs(t: string, i: number): number {
+  for (;;) {
+    const c = t.charCodeAt(i);
+    if (c === 32 || c === 10 || c === 13 || c === 9) i++;
+    else return i;
+  }
+}
+
+function skipJsonString(t: string, i: number): number {
+  // i is at the opening quote
+  for (let j = i + 1; j < t.length; j++) {
+    const c = t.charCodeAt(j);
+    if (c === 92) j++;
+    else if (c === 34) return j + 1;
+  }
+  return -1;
+}
+
+function skipJsonValue(t: string, i: number): number {
+  const c = t.charCodeAt(i);
+  if (c === 34) return skipJsonString(t, i);
+  if (c === 123 || c === 91) {
+    let depth = 0;
+    for (let j = i; j < t.length; j++) {
+      const d = t.charCodeAt(j);
+      if (d === 34) {
+        j = skipJsonString(t, j);
+        if (j < 0) return -1;
+        j--;
+      } else if (d === 123 || d === 91) depth++;
+      else if (d === 125 || d === 93) {
+        depth--;
+        if (depth === 0) return j + 1;
+      }
+    }
+    return -1;
+  }
+  let j = i;
+  for (; j < t.length; j++) {
+    const d = t.charCodeAt(j);
+    if (d === 44 || d === 93 || d === 125 || d === 32 || d === 10 || d === 13 || d === 9) break;
+  }
+  return j > i ? j : -1;
+}
+
+/**
+ * The text of a JSON message after its element `afterElement` (0-based): for a PUBLISH and
+ * element 3 (the topic), `,[args],{kwargs}]` or `]`. A relay appends it to the head of the
+ * message it forwards, so JSON payloads go out as they came in, without being re-encoded.
+ * Only called on text that JSON.parse accepted.
+ */
+export function payloadTail(text: string, afterElement: number): string | undefined {
+  let i = skipWs(text, 0);
+  if (text.charCodeAt(i) !== 91) return undefined;
+  i++;
+  for (let e = 0; e <= afterElement; e++) {
+    i = skipWs(text, i);
+    if (e > 0) {
+      if (text.charCodeAt(i) !== 44) return undefined;
+      i = skipWs(text, i + 1);
+    }
+    i = skipJsonValue(text, i);
+    if (i < 0) return undefined;
+  }
+  return text.slice(i);
+}
+
+/** Whether args/kwargs as received are already in the form the router sends (empty ones omitted). */
+export function isCanonicalPayload(args: unknown[] | undefined, kwargs: Dict | undefined): boolean {
+  if (kwargs !== undefined) return !isEmptyDict(kwargs);
+  return args === undefined || args.length > 0;
+}

@@ -96,12 +96,12 @@ export class Router {
   }
 
   /** One decoded message from a session's transport. Any failure aborts that session only. */
-  handleMessage(session: Session, msg: unknown, special: boolean): void {
+  handleMessage(session: Session, msg: unknown, special: boolean, rawText?: string): void {
     if (session.state === 'closed') return;
     try {
       const type = validateMessage(msg);
       const m = msg as unknown[];
-      if (session.state === 'established') this.handleEstablished(session, type, m, special);
+      if (session.state === 'established') this.handleEstablished(session, type, m, special, rawText);
       else this.handleHandshake(session, type, m);
     } catch (e) {
       // the router's own sessions are never aborted: their owner gets the error
@@ -121,21 +121,22 @@ export class Router {
     this.abort(session, ERR.PROTOCOL_VIOLATION, message, CLOSE_PROTOCOL_ERROR);
   }
 
-  private handleEstablished(session: Session, type: number, m: unknown[], special: boolean): void {
+  /** `rawText`: the message's JSON text when it came as JSON (payloads are relayed from it). */
+  private handleEstablished(session: Session, type: number, m: unknown[], special: boolean, rawText: string | undefined): void {
     const realm = session.realm!;
     switch (type) {
       case MSG.PUBLISH:
-        realm.broker.publish(session, m[1] as number, m[2] as Dict, m[3] as string, m[4] as unknown[] | undefined, m[5] as Dict | undefined, special);
+        realm.broker.publish(session, m[1] as number, m[2] as Dict, m[3] as string, m[4] as unknown[] | undefined, m[5] as Dict | undefined, special, rawText);
         return;
       case MSG.CALL:
-        realm.dealer.call(session, m[1] as number, m[2] as Dict, m[3] as string, m[4] as unknown[] | undefined, m[5] as Dict | undefined, special);
+        realm.dealer.call(session, m[1] as number, m[2] as Dict, m[3] as string, m[4] as unknown[] | undefined, m[5] as Dict | undefined, special, rawText);
         return;
       case MSG.YIELD:
-        realm.dealer.yield(session, m[1] as number, m[2] as Dict, m[3] as unknown[] | undefined, m[4] as Dict | undefined, special);
+        realm.dealer.yield(session, m[1] as number, m[2] as Dict, m[3] as unknown[] | undefined, m[4] as Dict | undefined, special, rawText);
         return;
       case MSG.ERROR:
         if (m[1] !== MSG.INVOCATION) throw new ProtocolViolation(`ERROR for ${messageName(m[1] as number)} is not accepted from a client`);
-        realm.dealer.calleeError(session, m[2] as number, m[4] as string, m[5] as unknown[] | undefined, m[6] as Dict | undefined, special);
+        realm.dealer.calleeError(session, m[2] as number, m[4] as string, m[5] as unknown[] | undefined, m[6] as Dict | undefined, special, rawText);
         return;
       case MSG.SUBSCRIBE:
         realm.broker.subscribe(session, m[1] as number, m[2] as Dict, m[3] as string);

@@ -66,10 +66,21 @@ export class Session {
   }
 
   /**
-   * Sends a message shared by many receivers: encoded at most once per serializer, the frame
-   * kept in `frames` (indexed by codec.index) for the next receiver.
+   * Sends a relayed message. `jsonText`, when given, is the message as JSON text built from the
+   * sender's own payload text: JSON receivers get it without re-encoding the payload.
    */
-  sendShared(msg: unknown[], special: boolean, frames: (Buffer | undefined)[]): void {
+  sendRelay(msg: unknown[], special: boolean, jsonText: string | undefined): void {
+    const codec = this.peer.codec;
+    if (codec === undefined) this.peer.deliver(msg);
+    else if (jsonText !== undefined && codec.isJson) this.peer.write(codec.frameFromJsonText(jsonText));
+    else this.peer.write(codec.encode(msg, special));
+  }
+
+  /**
+   * Sends a message shared by many receivers: encoded at most once per serializer, the frame
+   * kept in `frames` (indexed by codec.index) for the next receiver. `jsonText` as in sendRelay.
+   */
+  sendShared(msg: unknown[], special: boolean, frames: (Buffer | undefined)[], jsonText?: string): void {
     const codec = this.peer.codec;
     if (codec === undefined) {
       this.peer.deliver(msg);
@@ -77,7 +88,7 @@ export class Session {
     }
     let frame = frames[codec.index];
     if (frame === undefined) {
-      frame = codec.encode(msg, special);
+      frame = jsonText !== undefined && codec.isJson ? codec.frameFromJsonText(jsonText) : codec.encode(msg, special);
       frames[codec.index] = frame;
     }
     this.peer.write(frame);

@@ -18,7 +18,7 @@ const PRESSURE_POLL_MS = 20;
 
 /**
  * Write coalescing: the first frame a peer sends in a tick corks its socket, and all corked
- * sockets are uncorked together once the tick's work is done, so the frames one batch of input
+ * sockets are uncorked together after the I/O phase (setImmediate), so the frames one poll of input
  * produces for a peer leave in one writev instead of one syscall each.
  */
 interface Corkable {
@@ -61,7 +61,7 @@ class WebSocketPeer implements Peer {
         corked.push(this);
         if (!isFlushScheduled) {
           isFlushScheduled = true;
-          process.nextTick(flushCorked);
+          setImmediate(flushCorked);
         }
       }
     }
@@ -172,15 +172,16 @@ export function createWebSocketTransport(router: Router, config: RouterConfig, l
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
       const frame = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
       const messages: unknown[] = [];
+      const texts: string[] | undefined = codec.isJson ? [] : undefined;
       try {
-        codec.decode(frame, flags, messages);
+        codec.decode(frame, flags, messages, texts);
       } catch (e) {
         router.protocolViolation(session, `cannot decode the frame: ${e instanceof Error ? e.message : String(e)}`);
         return;
       }
       for (let i = 0; i < messages.length; i++) {
         if (session.state === 'closed') return;
-        router.handleMessage(session, messages[i], flags.special);
+        router.handleMessage(session, messages[i], flags.special, texts?.[i]);
       }
     });
     ws.on('close', () => router.transportClosed(session));

@@ -875,8 +875,19 @@ export interface FrameCodec {
   readonly isBinary: boolean;
   /** Encodes one message as one frame. `special` is the hint passed to the JSON encoder. */
   encode(msg: unknown, special?: boolean): Buffer;
-  /** Decodes one frame into its messages (several for the batched variants). */
-  decode(frame: Buffer, flags: DecodeFlags, out: unknown[]): void;
+  /** Whether frames are JSON text (a relay may then reuse a sender's JSON payload text). */
+  readonly isJson: boolean;
+  /** One frame from one message's JSON text (JSON codecs only). */
+  frameFromJsonText(text: string): Buffer;
+  /**
+   * Decodes one frame into its messages (several for the batched variants). JSON codecs also
+   * push each message's text onto `texts` when given.
+   */
+  decode(frame: Buffer, flags: DecodeFlags, out: unknown[], texts?: string[]): void;
+}
+
+function notJson(): never {
+  throw new CodecError('not a JSON codec');
 }
 
 const RS = 0x1e;
@@ -885,9 +896,13 @@ export const JSON_FRAME_CODEC: FrameCodec = {
   subprotocol: 'wamp.2.json',
   index: 0,
   isBinary: false,
+  isJson: true,
   encode: (msg, special) => Buffer.from(encodeJson(msg, special), 'utf8'),
-  decode: (frame, flags, out) => {
-    out.push(decodeJson(frame.toString('utf8'), flags));
+  frameFromJsonText: (text) => Buffer.from(text, 'utf8'),
+  decode: (frame, flags, out, texts) => {
+    const text = frame.toString('utf8');
+    out.push(decodeJson(text, flags));
+    texts?.push(text);
   },
 };
 
@@ -895,6 +910,8 @@ export const MSGPACK_FRAME_CODEC: FrameCodec = {
   subprotocol: 'wamp.2.msgpack',
   index: 1,
   isBinary: true,
+  isJson: false,
+  frameFromJsonText: notJson,
   encode: (msg) => encodeMsgpack(msg),
   decode: (frame, flags, out) => {
     out.push(decodeMsgpack(frame, flags));
@@ -905,15 +922,19 @@ export const JSON_BATCHED_FRAME_CODEC: FrameCodec = {
   subprotocol: 'wamp.2.json.batched',
   index: 2,
   isBinary: false,
+  isJson: true,
   encode: (msg, special) => Buffer.from(encodeJson(msg, special) + '\u001e', 'utf8'),
-  decode: (frame, flags, out) => {
+  frameFromJsonText: (text) => Buffer.from(text + '\u001e', 'utf8'),
+  decode: (frame, flags, out, texts) => {
     let start = 0;
     let special = false;
     while (start < frame.length) {
       let end = frame.indexOf(RS, start);
       if (end < 0) end = frame.length;
       if (end > start) {
-        out.push(decodeJson(frame.toString('utf8', start, end), flags));
+        const text = frame.toString('utf8', start, end);
+        out.push(decodeJson(text, flags));
+        texts?.push(text);
         special ||= flags.special;
       }
       start = end + 1;
@@ -926,6 +947,8 @@ export const MSGPACK_BATCHED_FRAME_CODEC: FrameCodec = {
   subprotocol: 'wamp.2.msgpack.batched',
   index: 3,
   isBinary: true,
+  isJson: false,
+  frameFromJsonText: notJson,
   encode: (msg) => {
     const body = encodeMsgpack(msg);
     const out = Buffer.allocUnsafe(body.length + 4);

@@ -25,12 +25,24 @@ describe('router wire rules', () => {
     await jsonSub.next((m) => m[0] === 36);
     await msgpackSub.next((m) => m[0] === 36);
     const text = jsonSub.frames.map((f) => f.data.toString('utf8')).find((t) => t.startsWith('[36,'))!;
-    expect(text).toMatch(/,\[1\.0,2,2\.5,\{"t":1000\.0\}\]\]$/);
+    // JSON to JSON: the payload text goes out as it came in
+    expect(text).toMatch(/,\[1\.0,2,2\.5,\{"t":1e3\}\]\]$/);
     const frame = msgpackSub.frames.filter((f) => f.isBinary).map((f) => f.data).find((d) => (decodeMsgpack(d) as unknown[])[0] === 36)!;
     const event = decodeMsgpack(frame) as unknown[];
     expect(event[4]).toEqual([new WampFloat(1), 2, 2.5, { t: new WampFloat(1000) }]);
     // the float64 marker byte (0xcb) followed by 1.0
     expect(frame.includes(Buffer.from([0xcb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0]))).toBe(true);
+  });
+
+  it('writes 1.0 for a float published over msgpack to a JSON subscriber', async () => {
+    const jsonSub = await RawSession.join(router.url, router.realm, 'wamp.2.json');
+    await jsonSub.subscribe('float.mp');
+    const pub = await RawSession.join(router.url, router.realm, 'wamp.2.msgpack');
+    pub.send([16, 1, { acknowledge: true }, 'float.mp', [new WampFloat(1), 2, 0.5], { t: new WampFloat(1000) }]);
+    await pub.next((m) => m[0] === 17);
+    await jsonSub.next((m) => m[0] === 36);
+    const text = jsonSub.frames.map((f) => f.data.toString('utf8')).find((t) => t.startsWith('[36,'))!;
+    expect(text).toMatch(/,\[1\.0,2,0\.5\],\{"t":1000\.0\}\]$/);
   });
 
   it("relays floats between our clients' serializers both ways", async () => {
