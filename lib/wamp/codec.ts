@@ -275,10 +275,17 @@ function reviveBinary(v: unknown, flags: DecodeFlags, depth: number): unknown {
 
 const SCRATCH_FLAGS: DecodeFlags = { special: false };
 
+/**
+ * Cheap native pre-check: text that can hold an integral float literal has `<digit>.0…` not
+ * followed by another digit, an exponent, or 16+ integer digits before a fraction (where the
+ * double rounds to an integer). Only then is the exact scan needed.
+ */
+const MAYBE_INTEGRAL_FLOAT = /\d\.0+(?![0-9])|\d[eE]|\d{16}\d*\./;
+
 /** Decodes one JSON text. Sets `flags.special` when the result holds a WampFloat or Uint8Array. */
 export function decodeJson(text: string, flags: DecodeFlags = SCRATCH_FLAGS): unknown {
   flags.special = false;
-  if (hasIntegralFloatLiteral(text)) {
+  if (MAYBE_INTEGRAL_FLOAT.test(text) && hasIntegralFloatLiteral(text)) {
     const p = new JsonParser(text);
     const v = p.parse();
     flags.special = p.special;

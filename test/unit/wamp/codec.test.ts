@@ -197,3 +197,18 @@ describe('codec frame codecs and serializers', () => {
     expect(msgpack.unserialize(new Uint8Array(bytes).buffer as unknown as Uint8Array)).toEqual([16, 1, {}, 't', [new WampFloat(1), 2]]);
   });
 });
+
+describe('codec JSON float detection', () => {
+  it('finds integral floats the pre-check must not miss', () => {
+    for (const t of ['[1.0]', '[1.000]', '[-2.0e0]', '[1.5e3]', '[1E2]', '[9007199254740993.5]', '{"a":[3.0]}']) {
+      const flags: DecodeFlags = { special: false };
+      decodeJson(t, flags);
+      expect(flags.special, t).toBe(true);
+    }
+    for (const t of ['[1.05]', '[1795470501.123]', '["agent-1.feeds", "v1.0"]', '[1.50]', '[1e-3]']) {
+      const flags: DecodeFlags = { special: true };
+      decodeJson(t, flags);
+      expect(flags.special, t).toBe(false);
+    }
+  });
+});
