@@ -112,6 +112,8 @@ export const LimitsSchema = z
     http_max_body_bytes: z.number().int().positive().default(16 * 1024 * 1024),
     /** time a client gets to complete HELLO (and a challenge), and to answer a GOODBYE */
     handshake_timeout_ms: z.number().int().positive().default(10_000),
+    /** a connection silent for this long is pinged, and dropped when silent for as long again (0: never) */
+    auto_ping_interval_ms: z.number().int().nonnegative().default(30_000),
   })
   .strict();
 
@@ -120,6 +122,7 @@ const LIMIT_DEFAULTS = {
   outbound_max_bytes: 64 * 1024 * 1024,
   http_max_body_bytes: 16 * 1024 * 1024,
   handshake_timeout_ms: 10_000,
+  auto_ping_interval_ms: 30_000,
 };
 
 /** The config file / embedding input. Everything is optional: the default is DEFAULT_ROUTER_CONFIG. */

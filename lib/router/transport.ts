@@ -38,6 +38,9 @@ class WebSocketPeer implements Peer {
   private pressureTimer: ReturnType<typeof setInterval> | undefined;
   private readonly sendOptions: { binary: boolean };
   private isCorked = false;
+  /** a frame or pong arrived since the last liveness check */
+  hasActivity = true;
+  isPingOutstanding = false;
 
   constructor(
     private readonly ws: WebSocket,
@@ -112,6 +115,22 @@ class WebSocketPeer implements Peer {
     }, PRESSURE_POLL_MS);
   }
 
+  /** Liveness check, once per auto-ping interval: silent once → ping; silent after the ping → drop. */
+  checkAlive(): void {
+    const ws = this.ws;
+    if (ws.readyState !== 1) return;
+    if (this.hasActivity) {
+      this.hasActivity = false;
+      this.isPingOutstanding = false;
+    } else if (this.isPingOutstanding) {
+      this.logger.debug({ peer: this.transportDetails['peer'] }, 'dropping a connection that answers no ping');
+      ws.terminate();
+    } else {
+      this.isPingOutstanding = true;
+      ws.ping();
+    }
+  }
+
   private stopPressureTimer(): void {
     if (this.pressureTimer !== undefined) {
       clearInterval(this.pressureTimer);
@@ -155,6 +174,16 @@ export function createWebSocketTransport(router: Router, config: RouterConfig, l
     },
   });
 
+  const peers = new Set<WebSocketPeer>();
+  const pingMs = config.limits.auto_ping_interval_ms;
+  const pingTimer =
+    pingMs > 0
+      ? setInterval(() => {
+          for (const p of peers) p.checkAlive();
+        }, pingMs)
+      : undefined;
+  pingTimer?.unref();
+
   wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
     const codec = ws.protocol ? FRAME_CODECS[ws.protocol as WampSubprotocol] : JSON_FRAME_CODEC;
     const address = req.socket.remoteAddress ?? '';
@@ -168,8 +197,13 @@ export function createWebSocketTransport(router: Router, config: RouterConfig, l
     const peer = new WebSocketPeer(ws, codec, details, config.limits, logger);
     const session = router.openSession(peer);
     const flags: DecodeFlags = { special: false };
+    peers.add(peer);
 
+    ws.on('pong', () => {
+      peer.hasActivity = true;
+    });
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
+      peer.hasActivity = true;
       const frame = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
       const messages: unknown[] = [];
       const texts: string[] | undefined = codec.isJson ? [] : undefined;
@@ -184,7 +218,10 @@ export function createWebSocketTransport(router: Router, config: RouterConfig, l
         router.handleMessage(session, messages[i], flags.special, texts?.[i]);
       }
     });
-    ws.on('close', () => router.transportClosed(session));
+    ws.on('close', () => {
+      peers.delete(peer);
+      router.transportClosed(session);
+    });
     ws.on('error', (err) => {
       // e.g. a frame above maxPayload: ws closes the connection (1009) by itself
       logger.debug({ session: session.id, err }, 'websocket error');
@@ -212,6 +249,7 @@ export function createWebSocketTransport(router: Router, config: RouterConfig, l
       for (const ws of wss.clients) ws.terminate();
     },
     close() {
+      if (pingTimer !== undefined) clearInterval(pingTimer);
       return new Promise((resolve) => wss.close(() => resolve()));
     },
   };

@@ -142,3 +142,18 @@ describe('router wire rules', () => {
     await delay(10);
   });
 });
+
+describe('router liveness pings', () => {
+  it('drops a connection that answers no ping and keeps one that does', async () => {
+    const router = await startTestRouter({ limits: { auto_ping_interval_ms: 150 } });
+    const watcher = await openTestSession(router);
+    const left: number[] = [];
+    await watcher.subscribe('wamp.session.on_leave', (args) => void left.push(args?.[0] as number));
+    const deaf = await RawSession.join(router.url, router.realm);
+    const alive = await RawSession.join(router.url, router.realm);
+    deaf.ws.pause();
+    await waitFor(() => left.includes(deaf.sessionId), { timeoutMs: 5000, what: 'the silent session dropped' });
+    expect(left).not.toContain(alive.sessionId);
+    expect(alive.ws.readyState).toBe(1);
+  });
+});
