@@ -72,6 +72,8 @@ export async function startRouter(options: StartRouterOptions = {}): Promise<Run
     res.end(`not found: ${path} (WAMP WebSocket at /ws, HTTP caller at /call)\n`);
   });
   server.keepAliveTimeout = 30_000;
+  // /call requests may wait for minutes (an OCS `wait` without timeout): no request deadline
+  server.requestTimeout = 0;
   const transport = createWebSocketTransport(router, config, logger);
   server.on('upgrade', (req, socket, head) => transport.handleUpgrade(req, socket, head));
   server.on('clientError', (_err, socket) => {
