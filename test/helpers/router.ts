@@ -15,16 +15,25 @@ export interface TestRouter {
   close(): Promise<void>;
 }
 
-/** Registers `fn` to run when the current test ends, or after the file when called outside a test. */
+/** Cleanups registered outside a test (from beforeAll): run, last first, after the file's tests. */
+const fileCleanups: (() => Promise<void> | void)[] = [];
+try {
+  // this module is evaluated once per test file (vitest isolates files), during collection
+  afterAll(async () => {
+    while (fileCleanups.length > 0) await fileCleanups.pop()!();
+  });
+} catch {
+  // imported outside vitest: callers clean up themselves
+}
+
+/** Registers `fn` to run when the current test ends, or after the file when called outside a test (beforeAll). */
 export function registerCleanup(fn: () => Promise<void> | void): void {
   try {
     onTestFinished(async () => {
       await fn();
     });
   } catch {
-    afterAll(async () => {
-      await fn();
-    });
+    fileCleanups.push(fn);
   }
 }
 
