@@ -24,7 +24,7 @@
  *   BACKOFF or UNKNOWN, or whose monitor is `starting`. A SIGSTOPped agent (SUSPENDED) is held:
  *   its host is alive, so it is never failed over.
  * - eligible(n, s): alive, one of s's hosts, node not frozen, s not frozen on n, and no instance
- *   of s blocked on n (start_failed, stop_failed, local_stopped).
+ *   of s blocked on n (start_failed, stop_failed, local_stopped), n not shutting down.
  * - rank: `nodes-order` or `spread` (ranking.ts); a relocate puts its target first.
  *
  * Decision for service s on this host, each tick:
@@ -72,6 +72,7 @@ import {
 } from './placement-message.js';
 import { ORCHESTRATOR_SNAPSHOT_VERSION, OrchestratorSnapshotSchema, PERSISTED_MONITORS, type OrchestratorSnapshot } from './orchestrator-snapshot.js';
 import { fnv1a, rankHosts } from './ranking.js';
+import type { RegistryView } from './registry-view.js';
 import {
   RUNTIME_EXPECT,
   RUNTIME_EXPECT_VALUES,
@@ -134,24 +135,6 @@ export interface OrchestratorConfig {
   /** Tells this run's messages from a previous run's (default: the clock at construction). */
   incarnation?: number;
   options?: Partial<OrchestratorOptions>;
-}
-
-export interface RegistryAgentView {
-  expired: boolean;
-  op_codes: Readonly<Record<string, number>>;
-  /** Registry clock, unix seconds (only compared with other registry times). */
-  last_updated?: number;
-}
-
-/** The Registry's table as the HostManager last read it. */
-export interface RegistryView {
-  /** The registry answered (its agent is not expired and the status call succeeded). */
-  isAvailable: boolean;
-  /** Start time of the registry's `main` session (registry clock, unix seconds). */
-  registryStartedAtS: number | null;
-  /** The registry's current time (registry clock); defaults to the newest `last_updated`. */
-  registryTimeS?: number | null;
-  agents: Readonly<Record<string, RegistryAgentView>>;
 }
 
 export const COMMAND_TYPES = ['start', 'stop', 'freeze', 'thaw'] as const;
@@ -668,6 +651,10 @@ export class Orchestrator {
     return node === this.node ? this.isFrozen : (this.peers.get(node)?.message?.frozen ?? false);
   }
 
+  private isLeaving(node: string): boolean {
+    return node === this.node ? this.isShuttingDown : (this.peers.get(node)?.message?.leaving ?? false);
+  }
+
   private isServiceFrozenOn(node: string, service: string): boolean {
     if (this.intents.get(service)?.frozen) return true;
     if (node === this.node) return this.localFrozen.has(service);
@@ -705,7 +692,7 @@ export class Orchestrator {
           !this.isNodeFrozen(n) &&
           !this.isServiceFrozenOn(n, service) &&
           !blocked.has(n) &&
-          (n !== this.node || !this.isShuttingDown),
+          !this.isLeaving(n),
       ),
     );
     return { service, decl, slots, intent, nodes, natural, effective, info, holders, eligible, blocked };
@@ -1002,6 +989,7 @@ export class Orchestrator {
       incarnation: this.incarnation,
       config_hash: this.configHash,
       frozen: this.isFrozen,
+      leaving: this.isShuttingDown,
       maintenance_until: this.maintenanceUntilMs === null ? null : this.maintenanceUntilMs / 1000,
       services,
       frozen_services: [...this.localFrozen].sort(),

@@ -5,7 +5,7 @@
  *
  * ```json
  * {"node": "h1", "incarnation": 1700000000123, "seq": 42, "time": 1700000100.5,
- *  "config_hash": "9f3a0c11", "frozen": false, "maintenance_until": null, "load1": 0.4,
+ *  "config_hash": "9f3a0c11", "frozen": false, "leaving": false, "maintenance_until": null, "load1": 0.4,
  *  "services": {"aggregator": {"state": "RUNNING", "monitor": "idle", "epoch": 7, "claim_at": 1700000090.1}},
  *  "frozen_services": [], "service_hashes": {"aggregator": "1b2c3d4e"},
  *  "intents": {"aggregator": {"expect": "started", "frozen": false, "move": null, "op": "config",
@@ -74,6 +74,8 @@ export const PlacementMessageSchema = z.object({
   time: UnixSecondsSchema,
   config_hash: z.string().max(64),
   frozen: z.boolean(),
+  /** The sender's HostManager is shutting down: no candidate any more. */
+  leaving: z.boolean().default(false),
   maintenance_until: UnixSecondsSchema.nullable(),
   load1: WireNumberSchema.pipe(z.number().finite()).nullable(),
   services: boundedRecord(PlacementInstanceSchema),

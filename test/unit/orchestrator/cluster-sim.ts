@@ -8,8 +8,9 @@
  */
 import type { Clock, TimerHandle } from '../../../lib/clock.js';
 import { silentLogger, type Logger } from '../../../lib/log.js';
-import { Orchestrator, type OrchestratorCommand, type OrchestratorOptions, type ServiceDeclaration } from '../../../lib/orchestrator/orchestrator.js';
+import { Orchestrator, type OrchestratorCommand, type OrchestratorOptions, type ServiceDeclaration, type TickResult } from '../../../lib/orchestrator/orchestrator.js';
 import type { PlacementMessage } from '../../../lib/orchestrator/placement-message.js';
+import { REGISTRY_UNAVAILABLE } from '../../../lib/orchestrator/registry-view.js';
 import { serviceInstanceIds } from '../../../lib/site-config/services.js';
 import { CHILD_STATES, type ChildState } from '../../../lib/supervisor/child-record.js';
 
@@ -184,6 +185,8 @@ export class FakeSupervisor {
 export interface SimOptions {
   hosts: string[];
   services: Record<string, ServiceDeclaration>;
+  /** A host whose site file differs (config drift). */
+  servicesByHost?: Record<string, Record<string, ServiceDeclaration>>;
   seed?: number;
   /** Placement message delivery delay, uniform in [min, max]. */
   delayMs?: [number, number];
@@ -326,7 +329,7 @@ export class ClusterSim {
     host.incarnation += 1;
     const orch = new Orchestrator({
       node: name,
-      services: this.options.services,
+      services: this.options.servicesByHost?.[name] ?? this.options.services,
       clock: host.clock,
       logger: this.logger.child({ host: name }),
       supervisorAddress: ClusterSim.address,
@@ -436,7 +439,7 @@ export class ClusterSim {
     const orch = host.orchestrator;
     if (orch === null) return;
     if (!this.reachesRegistry(host.name)) {
-      orch.onRegistryView({ isAvailable: false, registryStartedAtS: null, agents: {} });
+      orch.onRegistryView(REGISTRY_UNAVAILABLE);
       return;
     }
     const agents: Record<string, { expired: boolean; op_codes: Record<string, number>; last_updated: number }> = {};
@@ -449,7 +452,16 @@ export class ClusterSim {
   private tick(host: SimHost): void {
     const orch = host.orchestrator;
     if (orch === null) return;
-    const result = orch.tick();
+    this.apply(host, orch.tick());
+  }
+
+  /** The HostManager's orderly shutdown (its agent keeps running until `killAgent`). */
+  shutdown(name: string, mode: 'stop' | 'disown'): void {
+    const host = this.host(name);
+    this.apply(host, this.orchestrator(name).shutdown(mode));
+  }
+
+  private apply(host: SimHost, result: TickResult): void {
     if (result.snapshot !== null) host.snapshot = JSON.parse(JSON.stringify(result.snapshot));
     for (const command of result.commands) this.execute(host, command);
     if (result.placement !== null) this.broadcast(host.name, result.placement);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidParamsError } from '../../../lib/errors.js';
 import { DEFAULT_ORCHESTRATOR_OPTIONS, type ServiceDeclaration } from '../../../lib/orchestrator/orchestrator.js';
 import { rankHosts } from '../../../lib/orchestrator/ranking.js';
+import { recordingLogger } from '../registry/recording-logger.js';
 import { ClusterSim, type SimOptions } from './cluster-sim.js';
 
 const HOSTS = ['h1', 'h2', 'h3'];
@@ -365,6 +366,60 @@ describe('Orchestrator', () => {
     sim.runFor(20_000);
     expect(sim.runningOn('agg')).toEqual(['h2']);
     expect(sim.orchestrator('h2').restore({ version: 1, node: 'h1' }).ok).toBe(false);
+  });
+
+  it('hands its instances over at once when its HostManager shuts down with stop', () => {
+    const sim = settled();
+    const at = sim.nowMs;
+    sim.shutdown('h1', 'stop');
+    sim.runUntil(() => sim.liveProcesses('agg').length === 0, 5000);
+    sim.runFor(1000); // the last placement message, with the instance stopped
+    sim.killAgent('h1');
+    const took = sim.runUntil(() => sim.runningOn('agg').length === 1, 30_000);
+    expect(took!).toBeLessThan(failoverGraceMs + readyPeriodMs);
+    expect(sim.runningOn('agg')).toEqual(['h2']);
+    expect(sim.startsSince(at)).toHaveLength(1);
+    expect(sim.excess).toEqual([]);
+  });
+
+  it('keeps the instances where they are when its HostManager shuts down with disown', () => {
+    const sim = settled();
+    const at = sim.nowMs;
+    sim.shutdown('h1', 'disown');
+    sim.runFor(500);
+    sim.killAgent('h1');
+    sim.runFor(DEFAULT_ORCHESTRATOR_OPTIONS.maintenanceMs - 10_000);
+    expect(sim.startsSince(at)).toEqual([]);
+    expect(sim.runningOn('agg')).toEqual(['h1']);
+  });
+
+  it('places nothing while a host has different placement settings for the service', () => {
+    const sim = cluster({ servicesByHost: { h3: { agg: { ...AGG, hosts: ['h3', 'h2', 'h1'] } } }, logger: recordingLogger() });
+    sim.runFor(30_000);
+    expect(sim.starts).toEqual([]);
+    expect(sim.orchestrator('h1').view().services['agg']!.config_drift).toEqual(['h3']);
+    expect(sim.orchestrator('h3').view().services['agg']!.config_drift).toEqual(['h2', 'h1']);
+    sim.kill('h3');
+    sim.runUntil(() => sim.runningOn('agg').length === 1, 30_000);
+    expect(sim.runningOn('agg')).toEqual(['h1']);
+  });
+
+  it('drops junk, its own echo, and late messages', () => {
+    const logger = recordingLogger();
+    const sim = cluster({ logger });
+    sim.runFor(3000);
+    const orch = sim.orchestrator('h1');
+    expect(orch.onPlacement({ node: 'h2', seq: 'x' })).toBe(false);
+    expect(orch.onPlacement({ hello: 1 })).toBe(false);
+    expect(logger.at('warn').filter((e) => e.msg === 'placement message dropped')).toHaveLength(1);
+    const message = { node: 'h1', incarnation: 1, seq: 1, time: 0, config_hash: '', frozen: false, maintenance_until: null, load1: null, services: {} };
+    expect(orch.onPlacement(message)).toBe(false); // our own name
+    const late = { ...message, node: 'h2', seq: 1 };
+    expect(orch.onPlacement(late)).toBe(false); // h2's incarnation 1 has published further than seq 1 by now
+    const restarted = { ...late, incarnation: 2 };
+    expect(orch.onPlacement(restarted)).toBe(true); // a new incarnation starts its seq again
+    expect(orch.onPlacement(restarted)).toBe(false); // a repeat
+    expect(orch.onPlacement({ ...message, node: 'h7' })).toBe(false); // not a host of any service
   });
 
   it('refuses unknown services and values in its ops', () => {
