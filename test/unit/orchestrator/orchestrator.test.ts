@@ -79,6 +79,23 @@ describe('Orchestrator', () => {
     expect(sim.startsSince(at)).toEqual([]);
   });
 
+  it('withdraws a claim during the ready period when a better-ranked host becomes a candidate', () => {
+    const sim = settled();
+    sim.orchestrator('h2').freezeNode();
+    sim.runFor(3000);
+    const at = sim.nowMs;
+    sim.kill('h1');
+    const monitorOf = (host: string) => sim.orchestrator(host).view().services['agg']!.local['agg']!.monitor;
+    expect(sim.runUntil(() => monitorOf('h3') === 'ready', 30_000)).not.toBeNull();
+    sim.orchestrator('h2').thawNode();
+    sim.runUntil(() => sim.runningOn('agg').length === 1, 30_000);
+    sim.runFor(10_000);
+    expect(sim.runningOn('agg')).toEqual(['h2']);
+    expect(sim.startsSince(at)).toEqual([expect.objectContaining({ host: 'h2' })]);
+    expect(monitorOf('h3')).toBe('idle');
+    expect(sim.orchestrator('h2').view().services['agg']!.local['agg']!.epoch).toBe(3); // above h3's withdrawn claim
+  });
+
   it('keeps the copy with the highest epoch when a partition heals', () => {
     const sim = settled();
     const at = sim.nowMs;
