@@ -9,7 +9,7 @@ import type { OpResult } from '../../lib/ops/op-table.js';
 import type { OpSession } from '../../lib/ops/op-session.js';
 import type { WireAgentRecord } from '../../lib/registry/agent-record.js';
 import { encodeAgentStatusEvent, type AgentStatusEvent } from '../../lib/registry/agent-status-event.js';
-import { LivenessTracker } from '../../lib/registry/liveness-tracker.js';
+import { LivenessTracker, type AfterPendingIo } from '../../lib/registry/liveness-tracker.js';
 import { WampFloat } from '../../lib/wamp/float.js';
 import type { RegistryArgs } from './config.js';
 
@@ -21,6 +21,8 @@ export interface RegistryAgentOptions {
   addressRoot: string;
   args: RegistryArgs;
   clock?: Clock;
+  /** Where due expiries are confirmed (LivenessTracker's option; default Node's check phase). */
+  afterPendingIo?: AfterPendingIo;
 }
 
 /** `main`'s session.data is rebuilt at most this often while nothing changes (only `last_updated` moves). */
@@ -106,6 +108,7 @@ export class RegistryAgent {
       retentionMs: options.args.retention * 1000,
       maxAgents: options.args.max_agents,
       logger: host.logger,
+      ...(options.afterPendingIo ? { afterPendingIo: options.afterPendingIo } : {}),
     });
     this.tracker.on('change', (event) => this.onChange(event));
     this.sessionDataView = { toJSON: () => this.currentSessionData() };

@@ -1,3 +1,5 @@
+import type { AfterPendingIo } from '../../../lib/registry/liveness-tracker.js';
+
 /** The EVENT arguments of one OCS heartbeat (ocs-protocol §3.1): `[[op_codes, feed_encoded]]`. */
 export function heartbeat(address: string, opCodes: unknown, sessionId: string | null = 'session-a', agentClass = 'FakeDataAgent'): unknown[] {
   return [
@@ -15,3 +17,13 @@ export function heartbeat(address: string, opCodes: unknown, sessionId: string |
     ],
   ];
 }
+
+/**
+ * LivenessTracker's `afterPendingIo` for fake-timer tests: a due expiry is confirmed at once, so
+ * it lands exactly on the deadline ('expiry confirmation' in liveness-tracker.test.ts covers the
+ * real deferral).
+ */
+export const confirmAtOnce: AfterPendingIo = (fn) => {
+  fn();
+  return () => undefined;
+};

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { LivenessTracker, type LivenessTrackerOptions } from '../../../lib/registry/liveness-tracker.js';
+import { LOOP_LAG_TOLERANCE_MS, LivenessTracker, type AfterPendingIo, type LivenessTrackerOptions } from '../../../lib/registry/liveness-tracker.js';
 import type { AgentStatusEvent } from '../../../lib/registry/agent-status-event.js';
 import { WampFloat } from '../../../lib/wamp/float.js';
-import { heartbeat } from './heartbeat-fixture.js';
+import { confirmAtOnce, heartbeat } from './heartbeat-fixture.js';
 import { recordingLogger } from './recording-logger.js';
 
 const T0_MS = 1_700_000_000_000;
@@ -16,7 +16,7 @@ describe('LivenessTracker', () => {
   function makeTracker(options: Partial<LivenessTrackerOptions> = {}): LivenessTracker {
     tracker?.close();
     logger = recordingLogger();
-    tracker = new LivenessTracker({ addressRoot: 'observatory', logger, ...options });
+    tracker = new LivenessTracker({ addressRoot: 'observatory', logger, afterPendingIo: confirmAtOnce, ...options });
     events = [];
     tracker.on('change', (ev) => events.push(ev));
     return tracker;
@@ -122,6 +122,75 @@ describe('LivenessTracker', () => {
       ]);
       await vi.advanceTimersByTimeAsync(2000);
       expect(tracker.record('observatory.b')?.time_expired).toBe(T0_S + 7);
+    });
+  });
+
+  describe('expiry confirmation', () => {
+    /** Stands for Node's check phase: the test runs it when "the pending I/O has been handled". */
+    function manualCheckPhase() {
+      const queue = new Set<() => void>();
+      const afterPendingIo: AfterPendingIo = (fn) => {
+        queue.add(fn);
+        return () => queue.delete(fn);
+      };
+      const run = (): void => {
+        const due = [...queue];
+        queue.clear();
+        for (const fn of due) fn();
+      };
+      return { afterPendingIo, run, size: () => queue.size };
+    }
+
+    it('keeps an agent live when its heartbeat was waiting behind the due deadline', async () => {
+      const checkPhase = manualCheckPhase();
+      makeTracker({ afterPendingIo: checkPhase.afterPendingIo });
+      tracker.onHeartbeat(heartbeat('observatory.a', { acq: 3 }));
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(checkPhase.size()).toBe(1);
+      expect(tracker.record('observatory.a')?.expired).toBe(false);
+      // the poll phase handles the heartbeat that had arrived in time, then the check phase runs
+      tracker.onHeartbeat(heartbeat('observatory.a', { acq: 3 }));
+      checkPhase.run();
+      expect(names()).toEqual(['agent.appeared']);
+      await vi.advanceTimersByTimeAsync(5000);
+      checkPhase.run();
+      expect(tracker.record('observatory.a')).toMatchObject({ expired: true, time_expired: T0_S + 10 });
+      expect(names()).toEqual(['agent.appeared', 'agent.expired']);
+    });
+
+    it('waits while the event loop runs late, then expires late rather than wrongly, within another timeout', async () => {
+      const checkPhase = manualCheckPhase();
+      makeTracker({ afterPendingIo: checkPhase.afterPendingIo });
+      tracker.onHeartbeat(heartbeat('observatory.a', { acq: 3 }));
+      await vi.advanceTimersByTimeAsync(5000);
+      // each turn of a busy loop takes longer than the tolerance: the confirmation is queued again
+      for (let turn = 0; turn < 9; turn++) {
+        vi.setSystemTime(Date.now() + 500);
+        checkPhase.run();
+        expect(tracker.record('observatory.a')?.expired).toBe(false);
+      }
+      vi.setSystemTime(Date.now() + 500);
+      checkPhase.run();
+      expect(tracker.record('observatory.a')).toMatchObject({ expired: true, time_expired: T0_S + 10 });
+    });
+
+    it('expires at once when the confirmation comes within the tolerance', async () => {
+      const checkPhase = manualCheckPhase();
+      makeTracker({ afterPendingIo: checkPhase.afterPendingIo });
+      tracker.onHeartbeat(heartbeat('observatory.a', { acq: 3 }));
+      await vi.advanceTimersByTimeAsync(5000);
+      vi.setSystemTime(Date.now() + LOOP_LAG_TOLERANCE_MS);
+      checkPhase.run();
+      expect(tracker.record('observatory.a')?.time_expired).toBe(T0_S + 5 + LOOP_LAG_TOLERANCE_MS / 1000);
+    });
+
+    it("confirms in Node's check phase by default", async () => {
+      vi.useRealTimers();
+      makeTracker({ afterPendingIo: undefined, agentTimeoutMs: 20 });
+      tracker.onHeartbeat(heartbeat('observatory.a', { acq: 3 }));
+      await vi.waitFor(() => expect(tracker.record('observatory.a')?.expired).toBe(true), { timeout: 5000 });
+      tracker.close();
+      vi.useFakeTimers();
     });
   });
 

@@ -5,10 +5,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RegistryAgent, SESSION_DATA_MAX_AGE_MS, type RegistryHost } from '../../../agents/registry/agent.js';
 import { RegistryArgsSchema, type RegistryArgs } from '../../../agents/registry/config.js';
 import { Feed } from '../../../lib/feeds/feed.js';
+import type { EncodedSession } from '../../../lib/ops/op-session.js';
 import { OpTable } from '../../../lib/ops/op-table.js';
 import type { EventHandler } from '../../../lib/wamp/autobahn.js';
 import { WampFloat } from '../../../lib/wamp/float.js';
-import { heartbeat } from './heartbeat-fixture.js';
+import { confirmAtOnce, heartbeat } from './heartbeat-fixture.js';
 import { recordingLogger } from './recording-logger.js';
 
 const T0_MS = 1_700_000_000_000;
@@ -68,7 +69,7 @@ describe('RegistryAgent', () => {
 
   async function makeRegistry(overrides: Record<string, unknown> = {}): Promise<RegistryAgent> {
     h = fakeHost();
-    registry = new RegistryAgent(h.host, { addressRoot: ROOT, args: args(overrides) });
+    registry = new RegistryAgent(h.host, { addressRoot: ROOT, args: args(overrides), afterPendingIo: confirmAtOnce });
     await registry.start();
     await h.ops.runStartupOps();
     await vi.advanceTimersByTimeAsync(0);
@@ -115,7 +116,7 @@ describe('RegistryAgent', () => {
   it('answers register_agent as OCS does', async () => {
     h.ops.start('register_agent');
     await vi.advanceTimersByTimeAsync(0);
-    const session = h.ops.status('register_agent')[2] as { success: boolean; messages: Array<[number, string]> };
+    const session = h.ops.status('register_agent')[2] as EncodedSession;
     expect(session.success).toBe(true);
     expect(session.messages.map((m) => m[1])).toContain("'register_agent' is deprecated");
   });
@@ -239,7 +240,7 @@ describe('RegistryAgent', () => {
     beat(`${ROOT}.a`, { acq: 3 });
     h.ops.start('main', { test_mode: true });
     await vi.advanceTimersByTimeAsync(0);
-    const session = h.ops.status('main')[2] as { status: string; success: boolean; messages: Array<[number, string]>; data: Record<string, unknown> };
+    const session = h.ops.status('main')[2] as EncodedSession;
     expect(session.status).toBe('done');
     expect(session.success).toBe(true);
     expect(session.messages.map((m) => m[1])).toContain('Stopped registry main process');

@@ -4,6 +4,7 @@ import { encodeAgentStatusEvent, type AgentStatusEvent } from '../../../lib/regi
 import { LivenessTracker } from '../../../lib/registry/liveness-tracker.js';
 import { RegistryWatcher } from '../../../lib/registry/registry-watcher.js';
 import { WampFloat, isWampFloat } from '../../../lib/wamp/float.js';
+import { confirmAtOnce, heartbeat } from './heartbeat-fixture.js';
 import { recordingLogger } from './recording-logger.js';
 
 const T0_MS = 1_700_000_000_000;
@@ -16,10 +17,6 @@ function overTheWire(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(overTheWire);
   if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, overTheWire(x)]));
   return v;
-}
-
-function heartbeat(address: string, opCodes: Record<string, number>, sessionId = 's1'): unknown[] {
-  return [[opCodes, { agent_address: address, agg_params: {}, feed_name: 'heartbeat', address: `${address}.feeds.heartbeat`, record: false, session_id: sessionId, agent_class: 'FakeDataAgent' }]];
 }
 
 interface Deferred<T> {
@@ -39,7 +36,7 @@ function deferred<T>(): Deferred<T> {
 
 /** A registry: a real tracker whose events and session.data reach the watcher as over WAMP. */
 function fakeRegistry() {
-  const tracker = new LivenessTracker({ addressRoot: 'observatory' });
+  const tracker = new LivenessTracker({ addressRoot: 'observatory', afterPendingIo: confirmAtOnce });
   const handlers = new Map<string, (args: unknown[] | undefined) => void>();
   const calls: Array<[string, unknown[], Record<string, unknown> | undefined]> = [];
   const unsubscribed: string[] = [];
@@ -134,7 +131,7 @@ describe('RegistryWatcher', () => {
   it('removes forgotten agents', async () => {
     registry.tracker.close();
     registry = fakeRegistry();
-    const tracker = new LivenessTracker({ addressRoot: 'observatory', retentionMs: 1000 });
+    const tracker = new LivenessTracker({ addressRoot: 'observatory', retentionMs: 1000, afterPendingIo: confirmAtOnce });
     tracker.on('change', (ev) => registry.publish(encodeAgentStatusEvent(ev)));
     makeWatcher();
     await watcher.start();
