@@ -10,4 +10,8 @@ export const AGENT_CLASSES: AgentClassTable = {
     summary: 'tracks every agent by its heartbeats: expiry, restarts, op codes (agent_operations, agent_status)',
     load: async () => (await import('./registry/main.js')).main,
   },
+  InfluxDBAgent: {
+    summary: 'writes every recorded feed to InfluxDB (record): batching, retry, bounded buffer, OCS layout',
+    load: async () => (await import('./influxdb-publisher/main.js')).main,
+  },
 };

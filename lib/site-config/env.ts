@@ -59,6 +59,8 @@ export const OcsEnvSchema = z
     LOGLEVEL: optional(LogLevelTextSchema),
     OCS_LOG_LEVEL: optional(LogLevelTextSchema),
     OCS_PASSWORDS_FILE: optional(NonEmptyTextSchema),
+    INFLUXDB_USERNAME: optional(NonEmptyTextSchema),
+    INFLUXDB_PASSWORD: optional(NonEmptyTextSchema),
   })
   .transform((e) => ({
     /** Directory holding `<site>.yaml` (`--site NAME`, default `default`). */
@@ -77,6 +79,10 @@ export const OcsEnvSchema = z
     logLevel: e.OCS_LOG_LEVEL ?? e.LOGLEVEL,
     /** Client password file (OCS default `~/.ocs-passwords.yaml`). */
     passwordsFile: e.OCS_PASSWORDS_FILE,
+    /** InfluxDB 1.x user of the InfluxDB publisher (OCS's variable); unset ⇒ no authentication. */
+    influxUsername: e.INFLUXDB_USERNAME,
+    /** Its password (OCS's variable). */
+    influxPassword: e.INFLUXDB_PASSWORD,
   }));
 export type OcsEnv = Readonly<z.infer<typeof OcsEnvSchema>>;
 

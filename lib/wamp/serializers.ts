@@ -1,5 +1,5 @@
 import type { AutobahnSerializer } from './autobahn.js';
-import { encodeJson } from './codec.js';
+import { decodeJson, encodeJson } from './codec.js';
 
 /**
  * The JSON serializer our own WAMP clients offer. Encoding goes through the project codec so a
@@ -12,4 +12,27 @@ export const jsonSerializer: AutobahnSerializer = {
   BINARY: false,
   serialize: (obj) => encodeJson(obj),
   unserialize: (payload) => JSON.parse(typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8')) as unknown,
+};
+
+/** True when a JSON WAMP frame is an EVENT (`[36, ...`); only its first characters are looked at. */
+function isEventFrame(text: string): boolean {
+  return /^\s*\[\s*36\s*,/.test(text.slice(0, 16));
+}
+
+/**
+ * JSON serializer for the one kind of client that must tell `20.0` from `20` in what it receives:
+ * a recorder of feeds (the InfluxDB publisher writes a float field as a float and an integer as
+ * `20i`, and InfluxDB refuses a field that changes type). EVENT frames are decoded with the
+ * project codec, so an integral float literal arrives as a `WampFloat`; every other frame (call
+ * results, invocations of the agent's own procedures) is decoded as `jsonSerializer` does, so op
+ * parameters and replies stay plain numbers. Encoding is `jsonSerializer`'s.
+ */
+export const floatPreservingJsonSerializer: AutobahnSerializer = {
+  SERIALIZER_ID: 'json',
+  BINARY: false,
+  serialize: (obj) => encodeJson(obj),
+  unserialize: (payload) => {
+    const text = typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8');
+    return isEventFrame(text) ? decodeJson(text) : (JSON.parse(text) as unknown);
+  },
 };

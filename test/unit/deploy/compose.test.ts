@@ -15,11 +15,8 @@ import { AGENT_CLASSES } from '../../../agents/index.js';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
 
-/**
- * Agent classes the images can run: those registered in agents/index.ts, plus the two whose
- * registration is on its way (the registry and the InfluxDB publisher).
- */
-const SHIPPED_CLASSES = new Set([...Object.keys(AGENT_CLASSES), 'RegistryAgent', 'InfluxDBAgent']);
+/** Agent classes the images can run: those registered in agents/index.ts. */
+const SHIPPED_CLASSES = new Set(Object.keys(AGENT_CLASSES));
 
 interface ComposeService {
   image?: string;

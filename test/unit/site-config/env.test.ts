@@ -14,6 +14,8 @@ describe('env', () => {
         CROSSBAR_TIMEOUT: '0',
         LOGLEVEL: 'debug',
         OCS_PASSWORDS_FILE: '/p.yaml',
+        INFLUXDB_USERNAME: 'ocs',
+        INFLUXDB_PASSWORD: 'secret',
         PATH: '/usr/bin',
       }),
     ).toEqual({
@@ -25,6 +27,8 @@ describe('env', () => {
       crossbarTimeoutS: 0,
       logLevel: 'debug',
       passwordsFile: '/p.yaml',
+      influxUsername: 'ocs',
+      influxPassword: 'secret',
     });
   });
 
@@ -39,6 +43,8 @@ describe('env', () => {
       crossbarTimeoutS: undefined,
       logLevel: undefined,
       passwordsFile: undefined,
+      influxUsername: undefined,
+      influxPassword: undefined,
     });
     expect(Object.isFrozen(env)).toBe(true);
   });
@@ -67,6 +73,7 @@ describe('env', () => {
   it('lists the variables it reads', () => {
     expect(OCS_ENV_VARS).toEqual([
       'OCS_CONFIG_DIR', 'INSTANCE_ID', 'SITE_HUB', 'SITE_HTTP', 'SITE_HOST', 'CROSSBAR_TIMEOUT', 'LOGLEVEL', 'OCS_LOG_LEVEL', 'OCS_PASSWORDS_FILE',
+      'INFLUXDB_USERNAME', 'INFLUXDB_PASSWORD',
     ]);
   });
 
