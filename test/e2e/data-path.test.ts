@@ -8,11 +8,11 @@
  * so those queries are listed in HOST_MANAGER_QUERIES and checked to be exactly the ones that read
  * that feed.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnOcs, type AgentProcess } from '../helpers/agent-process.js';
 import { dashboardQueries, grafanaDatasource, nonNullValues, queryName, substituteMacros, type DashboardQuery } from '../helpers/grafana-dashboards.js';
 import { startInfluxd, type RunningInfluxd } from '../helpers/influxd.js';
-import { registerCleanup } from '../helpers/router.js';
 import { writeSiteFile, type TestSite } from '../helpers/site-file.js';
 import { delay, waitFor } from '../helpers/wait.js';
 import { spawnRouterProcess, type RouterProcess } from '../bench/lib/router-process.js';
@@ -31,15 +31,17 @@ const datasource = grafanaDatasource();
 const queries = dashboardQueries();
 const fedQueries = queries.filter((q) => !HOST_MANAGER_QUERIES.includes(queryName(q)));
 
-let influx: RunningInfluxd;
-let router: RouterProcess;
+let influx: RunningInfluxd | undefined;
+let router: RouterProcess | undefined;
 let site: TestSite;
+/** Every agent process; stopped in afterAll (cleanups registered from beforeAll would not run). */
+const agents: AgentProcess[] = [];
 let startedAtMs: number;
 let restartedAtS: number;
 let endedAtMs: number;
 
 async function query(q: string) {
-  const [result] = await influx.query(q, datasource.jsonData.dbName);
+  const [result] = await influx!.query(q, datasource.jsonData.dbName);
   return result;
 }
 
@@ -58,9 +60,7 @@ async function stopAgent(agent: AgentProcess): Promise<void> {
 
 beforeAll(async () => {
   influx = await startInfluxd();
-  registerCleanup(() => influx.stop());
   router = await spawnRouterProcess();
-  registerCleanup(() => router.stop());
   const url = new URL(router.url);
   site = writeSiteFile({
     url: router.url,
@@ -85,7 +85,11 @@ beforeAll(async () => {
     },
   });
   startedAtMs = Date.now();
-  const start = (id: string) => spawnOcs(['agent', '--site-file', site.file, '--instance-id', id]);
+  const start = (id: string): AgentProcess => {
+    const agent = spawnOcs(['agent', '--site-file', site.file, '--instance-id', id]);
+    agents.push(agent);
+    return agent;
+  };
   const registry = start('registry');
   const publisher = start('influxdb-publisher');
   await Promise.all([registry.waitForLog('joined and registered', 30_000), publisher.waitForLog('joined and registered', 30_000)]);
@@ -107,6 +111,14 @@ beforeAll(async () => {
   }, { timeoutMs: 30_000, intervalMs: 300, what: 'publisher drained' });
   endedAtMs = Date.now();
 }, 120_000);
+
+afterAll(async () => {
+  for (const agent of agents) if (agent.child.exitCode === null && agent.child.signalCode === null) agent.kill('SIGTERM');
+  await Promise.all(agents.map((a) => a.exited));
+  await router?.stop();
+  await influx?.stop();
+  if (site) rmSync(site.dir, { recursive: true, force: true });
+}, 60_000);
 
 function run(q: DashboardQuery): Promise<Awaited<ReturnType<typeof query>>> {
   const text = substituteMacros(q.target.query!, startedAtMs - 60_000, endedAtMs + 60_000, 1);

@@ -3,6 +3,7 @@
  * embedded router and a real influxd. A source agent inside the test (an AgentRuntime with
  * recorded feeds) publishes known values and sequences, so every point can be counted.
  */
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentRuntime } from '../../../lib/agent/agent-runtime.js';
 import type { EncodedSession } from '../../../lib/ops/op-session.js';
@@ -77,6 +78,7 @@ afterAll(async () => {
     await publisher.exited;
   }
   await influx?.stop();
+  if (site) rmSync(site.dir, { recursive: true, force: true });
 });
 
 const measurement = (instanceId: string): string => `${site.addressRoot}.${instanceId}`;
