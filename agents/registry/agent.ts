@@ -1,6 +1,5 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { z } from 'zod';
 import type { AgentRuntime } from '../../lib/agent/agent-runtime.js';
 import { systemClock, type Clock, type TimerHandle } from '../../lib/clock.js';
@@ -27,8 +26,17 @@ export interface RegistryAgentOptions {
 
 /** `main`'s session.data is rebuilt at most this often while nothing changes (only `last_updated` moves). */
 export const SESSION_DATA_MAX_AGE_MS = 1000;
-/** A republish pass yields to the event loop after this much work, so heartbeats keep flowing. */
-const REPUBLISH_SLICE_MS = 5;
+/**
+ * At most this many `agent_operations` publications a second (changes and republishes share it),
+ * in bursts of at most OPERATIONS_BURST. OCS republishes every agent in one burst; at 10k agents
+ * that burst of 10k publications holds up the router's delivery of heartbeats for seconds. A
+ * paced queue of agents (each at most once in it) keeps the router's load even: a republish of
+ * 20k agents takes 20 s of the 30 s period, and a change goes out at once unless a republish is
+ * draining.
+ */
+export const OPERATIONS_RATE_PER_S = 1000;
+const OPERATIONS_BURST = 100;
+const OPERATIONS_TICK_MS = 10;
 /** A change is written to the state file within this long. */
 const STATE_CHECK_INTERVAL_MS = 1000;
 
@@ -73,7 +81,8 @@ interface OperationBlock {
  * agent_operations. Each publication carries one agent's blocks (one block per op, as OCS), with
  * integer op codes. The blocks are encoded here rather than through `Feed.publishMessage`, which
  * keeps per-block state for every block name it has seen: with agents coming and going (or a
- * peer inventing addresses) that state would grow without bound.
+ * peer inventing addresses) that state would grow without bound. Publications go through a paced
+ * queue (OPERATIONS_RATE_PER_S), so a republish of every agent never floods the router.
  */
 export class RegistryAgent {
   readonly tracker: LivenessTracker;
@@ -84,9 +93,12 @@ export class RegistryAgent {
   private readonly statusFeed: Feed;
   private readonly operationsFeed: Feed;
   private readonly operationsFeedEncoded: Record<string, unknown>;
-  /** Agents whose op codes go out at the end of the current tick. */
+  /** Agents whose op codes are to be published (see OPERATIONS_RATE_PER_S), each once. */
   private readonly pendingOperations = new Set<string>();
-  private isOperationsFlushQueued = false;
+  private isDrainQueued = false;
+  private drainTimer: TimerHandle | undefined;
+  private operationTokens = OPERATIONS_BURST;
+  private tokensAtMs: number;
   private mainSession: OpSession | undefined;
   private sessionDataCache: { builtAtMs: number; data: Record<string, WireAgentRecord> } | undefined;
   private readonly sessionDataView: Record<string, unknown>;
@@ -100,6 +112,7 @@ export class RegistryAgent {
     this.host = host;
     this.clock = options.clock ?? systemClock;
     this.args = options.args;
+    this.tokensAtMs = this.clock.nowMs();
     this.heartbeatTopic = `${options.addressRoot}..feeds.heartbeat`;
     this.tracker = new LivenessTracker({
       addressRoot: options.addressRoot,
@@ -164,6 +177,8 @@ export class RegistryAgent {
     this.isClosed = true;
     this.clock.clearInterval(this.stateTimer);
     this.stateTimer = undefined;
+    this.clock.clearTimeout(this.drainTimer);
+    this.drainTimer = undefined;
     this.tracker.close();
     await this.saving;
     if (this.args.state_file !== undefined) await this.saveState(this.args.state_file);
@@ -178,7 +193,7 @@ export class RegistryAgent {
     session.setStatus('running');
     try {
       do {
-        await this.republishAll(session.signal);
+        this.republishAll();
         if (params.test_mode) break;
       } while (await session.sleep(this.args.wait_time * 1000));
     } finally {
@@ -207,32 +222,42 @@ export class RegistryAgent {
     this.sessionDataCache = undefined;
     this.hasChangedSinceSave = true;
     this.statusFeed.publishMessage(encodeAgentStatusEvent(event));
-    if (event.event === 'agent.forgotten') return;
-    this.pendingOperations.add(event.agent_address);
-    if (!this.isOperationsFlushQueued) {
-      this.isOperationsFlushQueued = true;
-      queueMicrotask(() => this.flushOperations());
+    if (event.event !== 'agent.forgotten') this.queueOperations(event.agent_address);
+  }
+
+  private queueOperations(address: string): void {
+    this.pendingOperations.add(address);
+    if (this.isDrainQueued || this.drainTimer !== undefined) return;
+    this.isDrainQueued = true;
+    queueMicrotask(() => {
+      this.isDrainQueued = false;
+      this.drainOperations();
+    });
+  }
+
+  /** Every agent's op codes (OCS's periodic republish), through the paced queue. */
+  private republishAll(): void {
+    for (const address of this.tracker.addresses()) this.queueOperations(address);
+  }
+
+  /** Publishes queued agents while the token bucket allows, then comes back in OPERATIONS_TICK_MS. */
+  private drainOperations(): void {
+    if (this.isClosed) return;
+    const nowMs = this.clock.nowMs();
+    this.operationTokens = Math.min(OPERATIONS_BURST, this.operationTokens + (Math.max(0, nowMs - this.tokensAtMs) * OPERATIONS_RATE_PER_S) / 1000);
+    this.tokensAtMs = nowMs;
+    const nowS = nowMs / 1000;
+    for (const address of this.pendingOperations) {
+      if (this.operationTokens < 1) break;
+      this.pendingOperations.delete(address);
+      this.operationTokens--;
+      this.publishOperations(address, nowS);
     }
-  }
-
-  /** Publishes the op codes of every agent that changed in this tick (once per agent). */
-  private flushOperations(): void {
-    this.isOperationsFlushQueued = false;
-    const nowS = this.clock.nowMs() / 1000;
-    for (const address of this.pendingOperations) this.publishOperations(address, nowS);
-    this.pendingOperations.clear();
-  }
-
-  /** Every agent's op codes, agent by agent, yielding to the event loop between slices. */
-  private async republishAll(signal: AbortSignal): Promise<void> {
-    let sliceStartMs = performance.now();
-    for (const address of this.tracker.addresses()) {
-      if (signal.aborted) return;
-      this.publishOperations(address, this.clock.nowMs() / 1000);
-      if (performance.now() - sliceStartMs >= REPUBLISH_SLICE_MS) {
-        await yieldToEventLoop();
-        sliceStartMs = performance.now();
-      }
+    if (this.pendingOperations.size > 0 && this.drainTimer === undefined) {
+      this.drainTimer = this.clock.setTimeout(() => {
+        this.drainTimer = undefined;
+        this.drainOperations();
+      }, OPERATIONS_TICK_MS);
     }
   }
 

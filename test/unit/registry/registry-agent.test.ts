@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { RegistryAgent, SESSION_DATA_MAX_AGE_MS, type RegistryHost } from '../../../agents/registry/agent.js';
+import { OPERATIONS_RATE_PER_S, RegistryAgent, SESSION_DATA_MAX_AGE_MS, type RegistryHost } from '../../../agents/registry/agent.js';
 import { RegistryArgsSchema, type RegistryArgs } from '../../../agents/registry/config.js';
 import { Feed } from '../../../lib/feeds/feed.js';
 import type { EncodedSession } from '../../../lib/ops/op-session.js';
@@ -231,6 +231,21 @@ describe('RegistryAgent', () => {
     }
     expect(operations()).toHaveLength(5);
     expect(operations().slice(3).map((p) => Object.keys(p.message)[0])).toEqual(['observatory_a_acq', 'observatory_b_acq']);
+  });
+
+  it('paces agent_operations so a burst of changes or a republish never floods the router', async () => {
+    for (let i = 0; i < 500; i++) beat(`${ROOT}.a${i}`, { acq: 3 });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(statusEvents()).toHaveLength(500);
+    const burst = operations().length;
+    expect(burst).toBeLessThan(500);
+    // at most OPERATIONS_RATE_PER_S a second beyond the first burst
+    await vi.advanceTimersByTimeAsync(100);
+    expect(operations().length - burst).toBeLessThanOrEqual(OPERATIONS_RATE_PER_S / 10 + 1);
+    await vi.advanceTimersByTimeAsync((1000 * 500) / OPERATIONS_RATE_PER_S);
+    const published = operations().map((p) => Object.keys(p.message)[0]);
+    expect(published).toHaveLength(500);
+    expect(new Set(published).size).toBe(500);
   });
 
   it('runs main once with test_mode and replies to stop as OCS', async () => {

@@ -1,0 +1,572 @@
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { stringify } from 'yaml';
+import { projectRoot } from '../helpers/project-root.js';
+import { RawWampClient, WAMP, type WampMessage } from './lib/raw-wamp-client.js';
+import { readRssMb, UsageWindow, type UsageSummary } from './lib/proc-stats.js';
+import { currentLoad, newReport, type BenchOptions, type BenchReport } from './lib/report.js';
+import { spawnRouterProcess, type RouterProcess } from './lib/router-process.js';
+import { LatencyRecorder } from './lib/stats.js';
+
+/**
+ * Registry at scale. Per case: a router process (`ocs router`), a RegistryAgent process (`ocs agent`
+ * with a site file) and load-generator processes (this file, forked) holding N raw WAMP sessions,
+ * each an agent beating once a second with five op codes in OCS's exact heartbeat shape, spread
+ * evenly over the second. After every agent has appeared on the registry's `agent_status` feed and
+ * a warm-up, a measurement window (60 s; 15 s with --quick) samples router, registry and
+ * generator CPU and RSS from /proc, while 100 agents picked at random are killed at random times
+ * (their sockets closed abruptly). Reported:
+ *   - detection latency: the `agent.expired` event's time minus the killed agent's last heartbeat
+ *     send time (the target is p99 within 5.2 s of the 5 s timeout);
+ *   - false expiries: any other `agent.expired` (must be 0), counted from the start;
+ *   - the time `main` status (the whole table as session.data) takes at N;
+ *   - the rebuild: the registry is restarted and the time from its join until every live agent
+ *     has appeared again is measured.
+ * Loopback only; every process is stopped at the end of its case, each case is time-bounded.
+ *
+ * One process may hold at most 20,000 descriptors here (RLIMIT_NOFILE, hard limit), and the
+ * router needs one per session plus a few: the largest case is therefore 19,900 agents, and
+ * generators hold at most 10,000 sessions each.
+ */
+export const name = 'registry';
+
+const REALM = 'test_realm';
+const ROOT = 'observatory';
+const REGISTRY = `${ROOT}.registry`;
+const OPS = { acq: 3, count: 3, stream: 3, set_heartbeat: 1, delay_task: 1 };
+const KILLS = 100;
+const SESSIONS_PER_GENERATOR = 10_000;
+const CONNECT_BATCH = 50;
+const SLOTS = 100;
+const SLOT_MS = 10;
+const DETECTION_TARGET_MS = 5200;
+const GENERATOR_FLAG = '--registry-load-generator';
+const READY_TIMEOUT_MS = 30_000;
+const STOP_GRACE_MS = 5000;
+
+interface Plan {
+  agents: number[];
+  warmupS: number;
+  measureS: number;
+  /** Kills happen in [killFromS, measureS - killMarginS] of the window. */
+  killFromS: number;
+  killMarginS: number;
+  caseDeadlineS: number;
+}
+
+const FULL: Plan = { agents: [1_000, 5_000, 10_000, 19_900], warmupS: 5, measureS: 60, killFromS: 2, killMarginS: 8, caseDeadlineS: 300 };
+const QUICK: Plan = { agents: [1_000, 5_000], warmupS: 3, measureS: 15, killFromS: 2, killMarginS: 8, caseDeadlineS: 150 };
+
+// ---------------------------------------------------------------------------------------------
+// Load generator (a forked child of this module)
+
+type ToGenerator =
+  | { type: 'connect'; url: string; first: number; count: number }
+  | { type: 'beat' }
+  | { type: 'kill'; index: number }
+  | { type: 'stop' };
+
+type FromGenerator =
+  | { type: 'connected'; connectS: number }
+  | { type: 'killed'; index: number; lastSentMs: number }
+  | { type: 'stats'; sent: number; lostSockets: number; maxBeatGapMs: number }
+  | { type: 'error'; message: string };
+
+/** The PUBLISH frame after the request id: `,{},"topic",[[op_codes, feed]]]`, OCS's heartbeat (ocs-protocol §3.1). */
+function heartbeatTail(index: number, sessionId: string): string {
+  const address = `${ROOT}.agent-${index}`;
+  const topic = `${address}.feeds.heartbeat`;
+  const feed = `{"agent_address":"${address}","agg_params":{},"feed_name":"heartbeat","address":"${topic}","record":false,"session_id":"${sessionId}","agent_class":"BenchAgent"}`;
+  return `,{},"${topic}",[[${JSON.stringify(OPS)},${feed}]]]`;
+}
+
+async function generatorMain(): Promise<void> {
+  const send = (msg: FromGenerator): void => {
+    process.send?.(msg);
+  };
+  let clients: RawWampClient[] = [];
+  let tails: string[] = [];
+  let first = 0;
+  let isAlive: Uint8Array = new Uint8Array(0);
+  let lastSentMs = new Float64Array(0);
+  let maxBeatGapMs = 0;
+  let sent = 0;
+  let lostSockets = 0;
+  let ticker: NodeJS.Timeout | undefined;
+
+  const beat = (): void => {
+    const bySlot: number[][] = Array.from({ length: SLOTS }, () => []);
+    clients.forEach((_, i) => bySlot[i % SLOTS]!.push(i));
+    const startMs = performance.now();
+    let nextSlot = 0;
+    ticker = setInterval(() => {
+      const due = Math.floor((performance.now() - startMs) / SLOT_MS);
+      for (; nextSlot <= due; nextSlot++) {
+        for (const i of bySlot[nextSlot % SLOTS]!) {
+          if (isAlive[i] === 0) continue;
+          const c = clients[i]!;
+          c.send(`[16,${c.requestId()}${tails[i]}`);
+          const nowMs = Date.now();
+          const previousMs = lastSentMs[i]!;
+          if (previousMs > 0 && nowMs - previousMs > maxBeatGapMs) maxBeatGapMs = nowMs - previousMs;
+          lastSentMs[i] = nowMs;
+          sent++;
+        }
+      }
+    }, SLOT_MS);
+  };
+
+  process.on('message', (raw) => {
+    const msg = raw as ToGenerator;
+    void (async () => {
+      try {
+        switch (msg.type) {
+          case 'connect': {
+            first = msg.first;
+            const t0 = performance.now();
+            const sessionId = String(Date.now() / 1000);
+            for (let i = 0; i < msg.count; i += CONNECT_BATCH) {
+              const n = Math.min(CONNECT_BATCH, msg.count - i);
+              clients.push(...(await Promise.all(Array.from({ length: n }, () => RawWampClient.connect(msg.url, REALM)))));
+            }
+            tails = clients.map((_, i) => heartbeatTail(first + i, sessionId));
+            isAlive = new Uint8Array(clients.length).fill(1);
+            lastSentMs = new Float64Array(clients.length);
+            clients.forEach((c, i) => {
+              void c.closed.then(() => {
+                if (isAlive[i] === 1) lostSockets++;
+              });
+            });
+            send({ type: 'connected', connectS: (performance.now() - t0) / 1000 });
+            break;
+          }
+          case 'beat':
+            beat();
+            break;
+          case 'kill': {
+            const i = msg.index - first;
+            isAlive[i] = 0;
+            clients[i]!.ws.terminate();
+            send({ type: 'killed', index: msg.index, lastSentMs: lastSentMs[i] || NaN });
+            break;
+          }
+          case 'stop':
+            clearInterval(ticker);
+            isAlive.fill(0);
+            send({ type: 'stats', sent, lostSockets, maxBeatGapMs });
+            for (const c of clients) c.ws.terminate();
+            clients = [];
+            setTimeout(() => process.exit(0), 100);
+            break;
+        }
+      } catch (err) {
+        send({ type: 'error', message: err instanceof Error ? err.message : String(err) });
+      }
+    })();
+  });
+  process.once('disconnect', () => process.exit(0));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+const children = new Set<ChildProcess>();
+
+function killAllChildren(): void {
+  for (const child of children) child.kill('SIGKILL');
+  children.clear();
+}
+
+function track(child: ChildProcess): Promise<void> {
+  children.add(child);
+  return new Promise((resolve) =>
+    child.once('exit', () => {
+      children.delete(child);
+      resolve();
+    }),
+  );
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<void>, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+  await exited;
+  clearTimeout(timer);
+}
+
+class Generator {
+  private readonly exited: Promise<void>;
+  private readonly waiters = new Map<string, (msg: FromGenerator) => void>();
+
+  constructor(
+    private readonly child: ChildProcess,
+    readonly first: number,
+    readonly count: number,
+  ) {
+    this.exited = track(child);
+    child.on('message', (raw) => {
+      const msg = raw as FromGenerator;
+      const key = msg.type === 'killed' ? `killed:${msg.index}` : msg.type;
+      const waiter = this.waiters.get(key) ?? (msg.type === 'error' ? [...this.waiters.values()][0] : undefined);
+      this.waiters.delete(key);
+      waiter?.(msg);
+    });
+  }
+
+  static start(first: number, count: number): Generator {
+    const child = fork(fileURLToPath(import.meta.url), [GENERATOR_FLAG], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    return new Generator(child, first, count);
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  private request<T extends FromGenerator>(msg: ToGenerator, key: string, timeoutMs: number): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`generator: no '${key}' within ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.set(key, (reply) => {
+        clearTimeout(timer);
+        if (reply.type === 'error') reject(new Error(`generator: ${reply.message}`));
+        else resolve(reply as T);
+      });
+      this.child.send(msg);
+    });
+  }
+
+  connect(url: string): Promise<{ connectS: number }> {
+    return this.request<{ type: 'connected'; connectS: number }>({ type: 'connect', url, first: this.first, count: this.count }, 'connected', 180_000);
+  }
+
+  beat(): void {
+    this.child.send({ type: 'beat' } satisfies ToGenerator);
+  }
+
+  kill(index: number): Promise<{ lastSentMs: number }> {
+    return this.request<{ type: 'killed'; index: number; lastSentMs: number }>({ type: 'kill', index }, `killed:${index}`, 5000);
+  }
+
+  async stop(): Promise<{ sent: number; lostSockets: number; maxBeatGapMs: number }> {
+    const stats = await this.request<{ type: 'stats'; sent: number; lostSockets: number; maxBeatGapMs: number }>({ type: 'stop' }, 'stats', 10_000).catch(() => ({
+      sent: NaN,
+      lostSockets: NaN,
+      maxBeatGapMs: NaN,
+    }));
+    await stopChild(this.child, this.exited);
+    return stats;
+  }
+
+  async forceStop(): Promise<void> {
+    await stopChild(this.child, this.exited, 'SIGKILL');
+  }
+}
+
+/** A registry process, with the times (its own clock, from its JSON log) of its join and of its latest 'agent appeared'. */
+interface RegistryProcess {
+  pid: number;
+  joinedAtMs: number;
+  appearedLogged: number;
+  lastAppearedLogMs: number;
+  stop(): Promise<void>;
+}
+
+function writeSite(dir: string, router: RouterProcess): string {
+  const file = join(dir, 'site.yaml');
+  const httpUrl = router.url.replace(/^ws/, 'http').replace(/\/ws$/, '/call');
+  const registry = { 'agent-class': 'RegistryAgent', 'instance-id': 'registry', arguments: ['--wait-time', 30] };
+  writeFileSync(file, stringify({ hub: { wamp_server: router.url, wamp_http: httpUrl, wamp_realm: REALM, address_root: ROOT }, hosts: { localhost: { 'agent-instances': [registry] } } }));
+  return file;
+}
+
+/** Starts `ocs agent --instance-id registry` (at log level info, as deployed) and resolves once its `main` answers. */
+async function startRegistry(siteFile: string, probe: RawWampClient): Promise<RegistryProcess> {
+  const child = spawn(process.execPath, [join(projectRoot(), 'dist', 'bin', 'ocs.js'), 'agent', '--site-file', siteFile, '--instance-id', 'registry'], {
+    env: { ...process.env, LOGLEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = track(child);
+  let tail = '';
+  const registry: RegistryProcess = { pid: child.pid!, joinedAtMs: NaN, appearedLogged: 0, lastAppearedLogMs: NaN, stop: () => stopChild(child, exited) };
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    const time = (): number => Number(/"time":(\d+)/.exec(line)?.[1]);
+    if (line.includes('"msg":"agent appeared"')) {
+      registry.appearedLogged++;
+      registry.lastAppearedLogMs = time();
+    } else {
+      if (line.includes('"msg":"joined and registered"')) registry.joinedAtMs = time();
+      tail = (tail + line + '\n').slice(-4000);
+    }
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    tail = (tail + chunk.toString('utf8')).slice(-4000);
+  });
+  const deadline = performance.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`registry exited with ${child.exitCode}: ${tail}`);
+    try {
+      const reply = (await probe.call(`${REGISTRY}.ops`, ['status', 'main']))[0] as [number, string, { status?: string }];
+      if (reply[0] === 0 && reply[2].status === 'running') return registry;
+    } catch {
+      // not registered yet
+    }
+    if (performance.now() > deadline) {
+      await registry.stop();
+      throw new Error(`registry not ready within ${READY_TIMEOUT_MS} ms: ${tail}`);
+    }
+    await sleep(20);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The registry's agent_status feed, as the benchmark sees it
+
+interface StatusEvent {
+  event: string;
+  agent_address: string;
+  time: number;
+  record?: { op_codes?: Record<string, number> };
+}
+
+class StatusFollower {
+  readonly appeared = new Set<string>();
+  /** address → [event time ms, arrival ms] of each expiry. */
+  readonly expiries: Array<{ address: string; timeMs: number; arrivalMs: number; isAllSeven: boolean }> = [];
+
+  constructor(readonly client: RawWampClient) {
+    client.onMessage = (msg: WampMessage) => {
+      if (msg[0] !== WAMP.EVENT) return;
+      const pair = (msg[4] as unknown[] | undefined)?.[0];
+      const event = (Array.isArray(pair) ? pair[0] : undefined) as StatusEvent | undefined;
+      if (event === undefined) return;
+      if (event.event === 'agent.appeared') {
+        this.appeared.add(event.agent_address);
+      } else if (event.event === 'agent.expired') {
+        const codes = Object.values(event.record?.op_codes ?? {});
+        this.expiries.push({ address: event.agent_address, timeMs: event.time * 1000, arrivalMs: Date.now(), isAllSeven: codes.length === 5 && codes.every((c) => c === 7) });
+      }
+    };
+  }
+
+  static async start(url: string): Promise<StatusFollower> {
+    const client = await RawWampClient.connect(url, REALM);
+    await client.subscribe(`${REGISTRY}.feeds.agent_status`);
+    return new StatusFollower(client);
+  }
+
+  async waitForAppeared(count: number, timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.appeared.size < count) {
+      if (performance.now() > deadline) return false;
+      await sleep(20);
+    }
+    return true;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One case
+
+interface CaseResult {
+  agents: number;
+  usage: { router: UsageSummary; registry: UsageSummary; generatorCpuPct: number };
+  sentPerS: number;
+  detection: LatencyRecorder;
+  arrival: LatencyRecorder;
+  killed: number;
+  detected: number;
+  falseExpiries: number;
+  allSevenOnExpiry: boolean;
+  lostSockets: number;
+  /** Longest time between two heartbeats of one agent as sent (a generator starved of CPU would show here). */
+  maxBeatGapMs: number;
+  connectS: number;
+  appearS: number;
+  statusMainMs: number;
+  registryRssAfterStatusMb: number;
+  rebuildS: number;
+  rebuilt: number;
+}
+
+function pickDistinct(n: number, count: number): number[] {
+  const chosen = new Set<number>();
+  while (chosen.size < Math.min(count, n)) chosen.add(Math.floor(Math.random() * n));
+  return [...chosen];
+}
+
+async function runCase(agents: number, plan: Plan): Promise<CaseResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'ocs-registry-bench-'));
+  const router = await spawnRouterProcess();
+  const generators: Generator[] = [];
+  const stops: Array<() => Promise<unknown>> = [];
+  try {
+    const siteFile = writeSite(dir, router);
+    const probe = await RawWampClient.connect(router.url, REALM);
+    stops.push(() => probe.close());
+    let registry = await startRegistry(siteFile, probe);
+    stops.push(() => registry.stop());
+    const follower = await StatusFollower.start(router.url);
+    stops.push(() => follower.client.close());
+
+    for (let first = 0; first < agents; first += SESSIONS_PER_GENERATOR) {
+      generators.push(Generator.start(first, Math.min(SESSIONS_PER_GENERATOR, agents - first)));
+    }
+    const connected = await Promise.all(generators.map((g) => g.connect(router.url)));
+    const connectS = Math.max(...connected.map((c) => c.connectS));
+    const beatStartMs = Date.now();
+    for (const g of generators) g.beat();
+    if (!(await follower.waitForAppeared(agents, 60_000))) throw new Error(`only ${follower.appeared.size} of ${agents} agents appeared within 60 s`);
+    const appearS = (registry.lastAppearedLogMs - beatStartMs) / 1000;
+    await sleep(plan.warmupS * 1000);
+
+    // measurement window, with 100 kills at random times
+    const victims = pickDistinct(agents, KILLS);
+    const lastSent = new Map<string, number>();
+    const killedAtMs = new Map<string, number>();
+    const killSpanS = plan.measureS - plan.killMarginS - plan.killFromS;
+    const kills = victims.map(async (index) => {
+      await sleep((plan.killFromS + Math.random() * killSpanS) * 1000);
+      const g = generators.find((x) => index >= x.first && index < x.first + x.count)!;
+      const address = `${ROOT}.agent-${index}`;
+      killedAtMs.set(address, Date.now());
+      lastSent.set(address, (await g.kill(index)).lastSentMs);
+    });
+    const routerWindow = new UsageWindow(router.pid);
+    const registryWindow = new UsageWindow(registry.pid);
+    const generatorWindows = generators.map((g) => new UsageWindow(g.pid));
+    await sleep(plan.measureS * 1000);
+    const usage = { router: routerWindow.stop(), registry: registryWindow.stop(), generatorCpuPct: generatorWindows.map((w) => w.stop().routerCpuPct).reduce((a, b) => a + b, 0) };
+    await Promise.all(kills);
+    const deadline = performance.now() + 15_000;
+    while (victims.some((i) => !follower.expiries.some((e) => e.address === `${ROOT}.agent-${i}`)) && performance.now() < deadline) await sleep(50);
+
+    const detection = new LatencyRecorder();
+    const arrival = new LatencyRecorder();
+    let falseExpiries = 0;
+    let detected = 0;
+    for (const e of follower.expiries) {
+      const sentMs = lastSent.get(e.address);
+      const killMs = killedAtMs.get(e.address);
+      if (sentMs === undefined || killMs === undefined || e.arrivalMs < killMs) {
+        falseExpiries++;
+        continue;
+      }
+      detected++;
+      detection.add(e.timeMs - sentMs);
+      arrival.add(e.arrivalMs - sentMs);
+    }
+    const allSevenOnExpiry = follower.expiries.every((e) => e.isAllSeven);
+
+    // the whole table as main's session.data
+    const t0 = performance.now();
+    await probe.call(`${REGISTRY}.ops`, ['status', 'main']);
+    const statusMainMs = performance.now() - t0;
+    const registryRssAfterStatusMb = readRssMb(registry.pid);
+
+    // restart the registry: how long until every live agent is back
+    await registry.stop();
+    follower.appeared.clear();
+    registry = await startRegistry(siteFile, probe);
+    const live = agents - victims.length;
+    const isRebuilt = await follower.waitForAppeared(live, 30_000);
+    const rebuildS = isRebuilt ? (registry.lastAppearedLogMs - registry.joinedAtMs) / 1000 : NaN;
+    const rebuilt = follower.appeared.size;
+
+    const stats = await Promise.all(generators.map((g) => g.stop()));
+    const sent = stats.reduce((a, s) => a + s.sent, 0);
+    const lostSockets = stats.reduce((a, s) => a + s.lostSockets, 0);
+    const maxBeatGapMs = Math.max(...stats.map((s) => s.maxBeatGapMs));
+    return {
+      agents,
+      usage,
+      sentPerS: sent / ((Date.now() - beatStartMs) / 1000),
+      detection,
+      arrival,
+      killed: victims.length,
+      detected,
+      falseExpiries,
+      allSevenOnExpiry,
+      lostSockets,
+      maxBeatGapMs,
+      connectS,
+      appearS,
+      statusMainMs,
+      registryRssAfterStatusMb,
+      rebuildS,
+      rebuilt,
+    };
+  } finally {
+    for (const g of generators) await g.forceStop();
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    await router.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function run(options: BenchOptions): Promise<BenchReport> {
+  const plan = options.quick ? QUICK : FULL;
+  const report = newReport(name, options);
+  process.once('exit', killAllChildren);
+  for (const agents of plan.agents) {
+    process.stdout.write(`  ${agents.toLocaleString('en-US')} agents ...`);
+    const loadAvg1m = currentLoad();
+    let deadline: NodeJS.Timeout | undefined;
+    try {
+      const r = await Promise.race([
+        runCase(agents, plan),
+        new Promise<never>((_, reject) => {
+          deadline = setTimeout(() => reject(new Error(`${agents} agents: exceeded ${plan.caseDeadlineS} s`)), plan.caseDeadlineS * 1000);
+        }),
+      ]);
+      const latency = r.detection.summary();
+      process.stdout.write(` p99 detection ${Math.round(latency.p99)} ms, ${r.falseExpiries} false expiries\n`);
+      report.results.push({
+        benchmark: `${agents.toLocaleString('en-US')} agents`,
+        client: 'raw-ws',
+        durationS: r.usage.router.elapsedS,
+        throughput: r.sentPerS,
+        throughputUnit: 'beats/s',
+        latencyMs: latency,
+        routerCpuPct: r.usage.router.routerCpuPct,
+        clientCpuPct: r.usage.generatorCpuPct,
+        routerRssMb: r.usage.router.routerRssPeakMb,
+        loadAvg1m,
+        extra: {
+          registryCpuPct: r.usage.registry.routerCpuPct,
+          registryRssPeakMb: r.usage.registry.routerRssPeakMb,
+          registryRssAfterStatusMb: r.registryRssAfterStatusMb,
+          falseExpiries: r.falseExpiries,
+          killed: r.killed,
+          detected: r.detected,
+          detectionP99Ms: latency.p99,
+          isDetectionTargetMet: latency.p99 <= DETECTION_TARGET_MS && r.detected === r.killed,
+          arrivalP99Ms: r.arrival.summary().p99,
+          allOpCodes7OnExpiry: r.allSevenOnExpiry,
+          lostSockets: r.lostSockets,
+          maxBeatGapMs: r.maxBeatGapMs,
+          connectS: r.connectS,
+          appearS: r.appearS,
+          statusMainMs: r.statusMainMs,
+          rebuildS: r.rebuildS,
+          rebuilt: r.rebuilt,
+        },
+      });
+    } catch (err) {
+      process.stdout.write(' failed\n');
+      throw err;
+    } finally {
+      clearTimeout(deadline);
+      killAllChildren();
+    }
+  }
+  return report;
+}
+
+if (process.argv.includes(GENERATOR_FLAG) && process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  void generatorMain();
+}
