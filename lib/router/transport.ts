@@ -3,6 +3,7 @@
  * frame size limit, per-connection backpressure, and frames in → messages to the router.
  */
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { FRAME_CODECS, JSON_FRAME_CODEC, WAMP_SUBPROTOCOLS, type DecodeFlags, type FrameCodec, type WampSubprotocol } from '../wamp/codec.js';
@@ -12,8 +13,6 @@ import type { Dict } from './messages.js';
 import type { Router } from './router.js';
 import type { Peer } from './session.js';
 
-const TEXT = { binary: false };
-const BINARY = { binary: true };
 const PRESSURE_POLL_MS = 20;
 
 /**
@@ -34,9 +33,21 @@ function flushCorked(): void {
   corked.length = 0;
 }
 
+function writeFrameHeader(out: Buffer, first: number, n: number, h: number): void {
+  out[0] = first;
+  if (h === 2) out[1] = n;
+  else if (h === 4) {
+    out[1] = 126;
+    out.writeUInt16BE(n, 2);
+  } else {
+    out[1] = 127;
+    out.writeUInt32BE(Math.floor(n / 0x100000000), 2);
+    out.writeUInt32BE(n >>> 0, 6);
+  }
+}
+
 class WebSocketPeer implements Peer {
   private pressureTimer: ReturnType<typeof setInterval> | undefined;
-  private readonly sendOptions: { binary: boolean };
   private isCorked = false;
   /** a frame or pong arrived since the last liveness check */
   hasActivity = true;
@@ -49,26 +60,40 @@ class WebSocketPeer implements Peer {
     private readonly limits: RouterConfig['limits'],
     private readonly logger: Logger,
   ) {
-    this.sendOptions = codec.isBinary ? BINARY : TEXT;
   }
 
   write(frame: Buffer): void {
     const ws = this.ws;
     if (ws.readyState !== 1) return;
+    // ws keeps its socket in `_socket`; it has no public accessor
+    const socket = (ws as unknown as { _socket?: Socket })._socket;
+    if (socket === undefined || socket.destroyed) return;
     if (!this.isCorked) {
-      // ws keeps its socket in `_socket`; it has no public accessor
-      const socket = (ws as unknown as { _socket?: Corkable & { destroyed?: boolean } })._socket;
-      if (socket !== undefined && !socket.destroyed) {
-        socket.cork();
-        this.isCorked = true;
-        corked.push(this);
-        if (!isFlushScheduled) {
-          isFlushScheduled = true;
-          setImmediate(flushCorked);
-        }
+      socket.cork();
+      this.isCorked = true;
+      corked.push(this);
+      if (!isFlushScheduled) {
+        isFlushScheduled = true;
+        setImmediate(flushCorked);
       }
     }
-    ws.send(frame, this.sendOptions);
+    // Server frames are unmasked and, with permessage-deflate off, ws writes its own frames
+    // (pong, close) straight to the socket too, so writing whole frames here keeps the order.
+    // Small frames go out as one buffer (header and payload), large ones without a copy.
+    const n = frame.length;
+    const h = n < 126 ? 2 : n < 65536 ? 4 : 10;
+    const first = this.codec.isBinary ? 0x82 : 0x81;
+    if (n <= 16384) {
+      const out = Buffer.allocUnsafe(h + n);
+      writeFrameHeader(out, first, n, h);
+      frame.copy(out, h);
+      socket.write(out);
+    } else {
+      const header = Buffer.allocUnsafe(h);
+      writeFrameHeader(header, first, n, h);
+      socket.write(header);
+      socket.write(frame);
+    }
     if (ws.bufferedAmount > this.limits.outbound_high_water_bytes) this.onPressure();
   }
 

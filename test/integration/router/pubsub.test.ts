@@ -86,6 +86,18 @@ describe.each(SERIALIZERS)('router broker over autobahn-js %s', (_name, serializ
     });
   });
 
+  it('relays small, medium and large payloads intact (all WebSocket length encodings)', async () => {
+    const sub = await open();
+    const pub = await open();
+    const c = collector();
+    await sub.subscribe('sizes.topic', c.handler);
+    const sizes = [10, 125, 126, 20_000, 65_535, 70_000, 300_000];
+    for (const n of sizes) await pub.publish('sizes.topic', ['x'.repeat(n), n], {}, { acknowledge: true });
+    await waitFor(() => c.got.length === sizes.length, { what: 'all sized events' });
+    expect(c.got.map((e) => [(e.args?.[0] as string).length, e.args?.[1]])).toEqual(sizes.map((n) => [n, n]));
+    expect(c.got.every((e) => /^x*$/.test(e.args?.[0] as string))).toBe(true);
+  });
+
   it('excludes the publisher by default and includes it with exclude_me false', async () => {
     const s = await open();
     const c = collector();
