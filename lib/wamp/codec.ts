@@ -275,17 +275,31 @@ function reviveBinary(v: unknown, flags: DecodeFlags, depth: number): unknown {
 
 const SCRATCH_FLAGS: DecodeFlags = { special: false };
 
+const EXPONENT = /\d[eE][-+\d]/;
+const SIXTEEN_DIGITS = /\d{16}/;
+
 /**
- * Cheap native pre-check: text that can hold an integral float literal has `<digit>.0…` not
- * followed by another digit, an exponent, or 16+ integer digits before a fraction (where the
- * double rounds to an integer). Only then is the exact scan needed.
+ * Cheap pre-check (native searches): text that can hold an integral float literal has a
+ * `<digit>.0…` not followed by another digit, an exponent, or 16+ digits in a row (a double
+ * with that many integer digits rounds to an integer). Only then is the exact scan needed.
  */
-const MAYBE_INTEGRAL_FLOAT = /\d\.0+(?![0-9])|\d[eE]|\d{16}\d*\./;
+function mayHoldIntegralFloat(text: string): boolean {
+  let i = text.indexOf('.0');
+  while (i > 0) {
+    if (isDigit(text.charCodeAt(i - 1))) {
+      let j = i + 2;
+      while (text.charCodeAt(j) === 48) j++;
+      if (!isDigit(text.charCodeAt(j))) return true;
+    }
+    i = text.indexOf('.0', i + 2);
+  }
+  return EXPONENT.test(text) || SIXTEEN_DIGITS.test(text);
+}
 
 /** Decodes one JSON text. Sets `flags.special` when the result holds a WampFloat or Uint8Array. */
 export function decodeJson(text: string, flags: DecodeFlags = SCRATCH_FLAGS): unknown {
   flags.special = false;
-  if (MAYBE_INTEGRAL_FLOAT.test(text) && hasIntegralFloatLiteral(text)) {
+  if (mayHoldIntegralFloat(text) && hasIntegralFloatLiteral(text)) {
     const p = new JsonParser(text);
     const v = p.parse();
     flags.special = p.special;
