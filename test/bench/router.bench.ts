@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AutobahnSession } from '../../lib/wamp/autobahn.js';
 import { WampConnection } from '../../lib/wamp/connection.js';
 import { frameHead, RawWampClient, stampIn, WAMP } from './lib/raw-wamp-client.js';
-import { currentLoad, newReport, type Baseline, type BenchOptions, type BenchReport, type BenchResult } from './lib/report.js';
+import { currentLoad, isCaseSelected, newReport, type Baseline, type BenchOptions, type BenchReport, type BenchResult } from './lib/report.js';
 import { spawnRouterProcess, type RouterProcess } from './lib/router-process.js';
 import { readRssMb, UsageWindow, type UsageSummary } from './lib/proc-stats.js';
 import { LatencyRecorder } from './lib/stats.js';
@@ -76,12 +76,14 @@ function toResult(benchmark: string, client: string, unit: string, loadAvg1m: nu
 /** Runs one case against a fresh router process, within the deadline, and always stops it. */
 async function runCase(
   report: BenchReport,
+  options: BenchOptions,
   benchmark: string,
   client: string,
   unit: string,
   baseline: Baseline | undefined,
   body: (router: RouterProcess, cleanup: (fn: () => Promise<unknown> | void) => void) => Promise<Measurement>,
 ): Promise<void> {
+  if (!isCaseSelected(options, benchmark)) return;
   process.stdout.write(`  ${benchmark} [${client}] ...`);
   const loadAvg1m = currentLoad();
   const router = await spawnRouterProcess();
@@ -425,15 +427,15 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
   const report = newReport(name, options);
   const plan: Plan = options.quick ? { warmupS: 0.5, measureS: 3, heartbeatS: 5 } : { warmupS: 1, measureS: 10, heartbeatS: 20 };
   const heartbeatPlan: Plan = { ...plan, warmupS: options.quick ? 1 : 2 };
-  await runCase(report, 'rpc sequential', 'raw-ws', 'calls/s', BASELINES['rpcSequential'], rpcRaw(plan, 1));
-  await runCase(report, 'rpc sequential', 'autobahn-js', 'calls/s', BASELINES['rpcSequential'], rpcAutobahn(plan, 1));
-  await runCase(report, 'rpc 100 in flight', 'raw-ws', 'calls/s', BASELINES['rpcInFlight'], rpcRaw(plan, 100));
-  await runCase(report, 'rpc 100 in flight', 'autobahn-js', 'calls/s', BASELINES['rpcInFlight'], rpcAutobahn(plan, 100));
-  await runCase(report, 'publish to 1 subscriber', 'raw-ws', 'events/s', BASELINES['pubsub1'], pubsubRaw(plan, 1));
-  await runCase(report, 'publish to 1 subscriber', 'autobahn-js', 'events/s', BASELINES['pubsub1'], pubsubAutobahn(plan));
-  await runCase(report, 'publish to 10 subscribers', 'raw-ws', 'events/s', BASELINES['pubsub10'], pubsubRaw(plan, 10));
+  await runCase(report, options, 'rpc sequential', 'raw-ws', 'calls/s', BASELINES['rpcSequential'], rpcRaw(plan, 1));
+  await runCase(report, options, 'rpc sequential', 'autobahn-js', 'calls/s', BASELINES['rpcSequential'], rpcAutobahn(plan, 1));
+  await runCase(report, options, 'rpc 100 in flight', 'raw-ws', 'calls/s', BASELINES['rpcInFlight'], rpcRaw(plan, 100));
+  await runCase(report, options, 'rpc 100 in flight', 'autobahn-js', 'calls/s', BASELINES['rpcInFlight'], rpcAutobahn(plan, 100));
+  await runCase(report, options, 'publish to 1 subscriber', 'raw-ws', 'events/s', BASELINES['pubsub1'], pubsubRaw(plan, 1));
+  await runCase(report, options, 'publish to 1 subscriber', 'autobahn-js', 'events/s', BASELINES['pubsub1'], pubsubAutobahn(plan));
+  await runCase(report, options, 'publish to 10 subscribers', 'raw-ws', 'events/s', BASELINES['pubsub10'], pubsubRaw(plan, 10));
   for (const n of [200, 1_000, 10_000]) {
-    await runCase(report, `${n.toLocaleString('en-US')} heartbeat sessions`, 'raw-ws', 'msg/s', BASELINES[`heartbeat${n}`], heartbeats(heartbeatPlan, n));
+    await runCase(report, options, `${n.toLocaleString('en-US')} heartbeat sessions`, 'raw-ws', 'msg/s', BASELINES[`heartbeat${n}`], heartbeats(heartbeatPlan, n));
   }
   return report;
 }

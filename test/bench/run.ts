@@ -8,7 +8,8 @@ import { killAllRouterProcesses } from './lib/router-process.js';
 /**
  * `npm run bench [-- [--quick] [NAME...]]`: runs every test/bench/*.bench.ts (from the build in
  * dist/test/bench), or those whose name contains one of the NAME filters, prints a table per
- * report and writes test/bench/results/<name>.json in the source tree.
+ * report and writes test/bench/results/<name>.json in the source tree (<name>-partial.json when
+ * `--case` picked a subset of the cases).
  */
 
 interface BenchModule {
@@ -16,7 +17,10 @@ interface BenchModule {
   run(options: BenchOptions): Promise<BenchReport>;
 }
 
-const USAGE = 'usage: npm run bench -- [--quick] [NAME...]   (NAME: a substring of a benchmark file name)';
+const USAGE = `usage: npm run bench -- [--quick] [--case TEXT]... [NAME...]
+  NAME         a substring of a benchmark's name (file test/bench/NAME.bench.ts)
+  --quick      short runs
+  --case TEXT  only the cases whose title contains TEXT (e.g. --case "in flight")`;
 
 function isBenchModule(m: Record<string, unknown>): m is Record<string, unknown> & BenchModule {
   return typeof m['name'] === 'string' && typeof m['run'] === 'function';
@@ -27,13 +31,19 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const unknown = argv.filter((a) => a.startsWith('-') && a !== '--quick');
-  if (unknown.length) {
-    process.stderr.write(`unknown option ${unknown.join(' ')}\n${USAGE}\n`);
-    return 2;
+  const filters: string[] = [];
+  const cases: string[] = [];
+  let isQuick = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--quick') isQuick = true;
+    else if (a === '--case' && i + 1 < argv.length) cases.push(argv[++i]!);
+    else if (a.startsWith('-')) {
+      process.stderr.write(`unknown option ${a}\n${USAGE}\n`);
+      return 2;
+    } else filters.push(a);
   }
-  const options: BenchOptions = { quick: argv.includes('--quick') };
-  const filters = argv.filter((a) => !a.startsWith('-'));
+  const options: BenchOptions = { quick: isQuick, cases };
   const benchDir = dirname(fileURLToPath(import.meta.url));
   const files = readdirSync(benchDir)
     .filter((f) => f.endsWith('.bench.js'))
@@ -55,7 +65,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`running ${mod.name}${options.quick ? ' (quick)' : ''} ...\n`);
     try {
       const report = await mod.run(options);
-      const path = join(resultsDir, `${mod.name}.json`);
+      // a subset of cases must not overwrite the complete report
+      const path = join(resultsDir, cases.length ? `${mod.name}-partial.json` : `${mod.name}.json`);
       writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
       process.stdout.write(`${formatReport(report)}\n(written to ${path})\n\n`);
       if (report.failures.length) failures++;

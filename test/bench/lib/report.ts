@@ -39,6 +39,13 @@ export interface BenchReport {
 
 export interface BenchOptions {
   quick: boolean;
+  /** Only the cases whose benchmark name contains one of these (absent or empty: all). */
+  cases?: string[];
+}
+
+/** Whether a case is selected by `--case` filters. */
+export function isCaseSelected(options: BenchOptions, benchmark: string): boolean {
+  return !options.cases?.length || options.cases.some((c) => benchmark.includes(c));
 }
 
 export function newReport(name: string, options: BenchOptions): BenchReport {
