@@ -3,6 +3,12 @@ import { startRouter, type RouterConfigInput } from '../../lib/router/index.js';
 import { autobahn, type AutobahnSerializer, type AutobahnSession } from '../../lib/wamp/autobahn.js';
 import { WampConnection, type WampAuth } from '../../lib/wamp/connection.js';
 
+/**
+ * True when OCS_TEST_ROUTER_URL points the suites at an external router (e.g. crossbar): tests
+ * that need a router configured by the test itself skip then.
+ */
+export const isExternalRouter = Boolean(process.env['OCS_TEST_ROUTER_URL']);
+
 export interface TestRouter {
   /** `ws://127.0.0.1:PORT/ws` */
   url: string;
