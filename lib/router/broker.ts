@@ -26,6 +26,17 @@ export interface BrokerEvents {
   subscriptionDeleted(session: Session, sub: Subscription): void;
 }
 
+/** EVENT details plus `topic` (no object spread: this runs once per pattern match). */
+function withTopic(details: Dict, topic: string): Dict {
+  if (details['publisher'] === undefined) return { topic };
+  return {
+    publisher: details['publisher'],
+    publisher_authid: details['publisher_authid'],
+    publisher_authrole: details['publisher_authrole'],
+    topic,
+  };
+}
+
 function idList(v: unknown): number[] | undefined {
   if (!Array.isArray(v)) return undefined;
   return v.filter((x): x is number => typeof x === 'number');
@@ -166,7 +177,7 @@ export class Broker {
 
     for (let i = 0; i < matches.length; i++) {
       const sub = matches[i]!;
-      const eventDetails = sub.match === 'exact' ? details : { ...details, topic };
+      const eventDetails = sub.match === 'exact' ? details : withTopic(details, topic);
       const msg = withPayload([MSG.EVENT, sub.id, publicationId, eventDetails], args, kwargs);
       const jsonText = tail === undefined ? undefined : `[36,${sub.id},${publicationId},${JSON.stringify(eventDetails)}${tail}`;
       const frames: (Buffer | undefined)[] = [undefined, undefined, undefined, undefined];
