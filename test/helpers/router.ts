@@ -3,12 +3,6 @@ import { startRouter, type RouterConfigInput } from '../../lib/router/index.js';
 import { autobahn, type AutobahnSerializer, type AutobahnSession } from '../../lib/wamp/autobahn.js';
 import { WampConnection, type WampAuth } from '../../lib/wamp/connection.js';
 
-/**
- * True when OCS_TEST_ROUTER_URL points the suites at an external router (e.g. crossbar): tests
- * that need a router configured by the test itself skip then.
- */
-export const isExternalRouter = Boolean(process.env['OCS_TEST_ROUTER_URL']);
-
 export interface TestRouter {
   /** `ws://127.0.0.1:PORT/ws` */
   url: string;
@@ -46,12 +40,13 @@ export function registerCleanup(fn: () => Promise<void> | void): void {
 /**
  * Starts the embedded router on 127.0.0.1, a free port, and registers its shutdown with the
  * current test (or the file, from beforeAll). With OCS_TEST_ROUTER_URL (and
- * OCS_TEST_ROUTER_HTTP, OCS_TEST_ROUTER_REALM) set, returns that external router instead, e.g.
- * crossbar from docker compose; `config` is then ignored.
+ * OCS_TEST_ROUTER_HTTP, OCS_TEST_ROUTER_REALM) set and no `config`, returns that external router
+ * instead, e.g. crossbar from docker compose. A `config` (auth, roles, limits, pings) is this
+ * router's own configuration, so such tests always run on the embedded router.
  */
 export async function startTestRouter(config?: RouterConfigInput): Promise<TestRouter> {
   const externalUrl = process.env['OCS_TEST_ROUTER_URL'];
-  if (externalUrl) {
+  if (externalUrl && config === undefined) {
     const realm = process.env['OCS_TEST_ROUTER_REALM'] ?? 'test_realm';
     const httpUrl = process.env['OCS_TEST_ROUTER_HTTP'] ?? externalUrl.replace(/^ws/, 'http').replace(/\/ws$/, '/call');
     return { url: externalUrl, httpUrl, realm, isExternal: true, close: async () => {} };

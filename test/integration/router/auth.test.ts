@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { deriveCraKey, type RouterConfigInput } from '../../../lib/router/index.js';
 import { autobahn, type AutobahnSerializer } from '../../../lib/wamp/autobahn.js';
 import { WampConnection, type WampAuth } from '../../../lib/wamp/connection.js';
-import { autobahnSerializers, isExternalRouter, openTestSession, registerCleanup, startTestRouter, type TestRouter } from '../../helpers/router.js';
+import { autobahnSerializers, openTestSession, registerCleanup, startTestRouter, type TestRouter } from '../../helpers/router.js';
 
 const SERIALIZERS = Object.entries(autobahnSerializers()) as [string, AutobahnSerializer][];
 const ALL = { call: true, register: true, publish: true, subscribe: true };
@@ -49,7 +49,7 @@ describe('WAMP-CRA key derivation', () => {
 });
 
 // the realms, roles and principals below are this router's own configuration
-describe.skipIf(isExternalRouter).each(SERIALIZERS)('router authentication and authorization over autobahn-js %s', (_name, serializer) => {
+describe.each(SERIALIZERS)('router authentication and authorization over autobahn-js %s', (_name, serializer) => {
   let router: TestRouter;
 
   beforeAll(async () => {

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { autobahn, type AutobahnSerializer } from '../../../lib/wamp/autobahn.js';
-import { autobahnSerializers, isExternalRouter, openTestSession, startTestRouter, type TestRouter } from '../../helpers/router.js';
+import { autobahnSerializers, openTestSession, startTestRouter, type TestRouter } from '../../helpers/router.js';
 import { RawSession } from './raw-session.js';
 
 const SERIALIZERS = Object.entries(autobahnSerializers()) as [string, AutobahnSerializer][];
@@ -76,7 +76,7 @@ describe.each(SERIALIZERS)('router HTTP /call bridge with an autobahn-js %s call
 // autobahn.Result is not in the typed surface: a result with several args and kwargs
 const autobahn_Result = (autobahn as unknown as { Result: new (args: unknown[], kwargs: Record<string, unknown>) => unknown }).Result;
 
-describe.skipIf(isExternalRouter)('router HTTP bridge role', () => {
+describe('router HTTP bridge role', () => {
   it('uses the configured role for bridge calls', async () => {
     const router = await startTestRouter({
       realms: [

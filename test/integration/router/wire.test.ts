@@ -1,14 +1,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createJsonSerializer, createMsgpackSerializer, decodeMsgpack } from '../../../lib/wamp/codec.js';
 import { WampFloat } from '../../../lib/wamp/float.js';
-import { isExternalRouter, openTestSession, startTestRouter, type TestRouter } from '../../helpers/router.js';
+import { openTestSession, startTestRouter, type TestRouter } from '../../helpers/router.js';
 import { delay, waitFor } from '../../helpers/wait.js';
 import { RawSession } from './raw-session.js';
 
 const MAX_ID = 2 ** 53;
 
 // max_message_bytes, batched serializers and pings are this router's configuration and features
-describe.skipIf(isExternalRouter)('router wire rules', () => {
+describe('router wire rules', () => {
   let router: TestRouter;
 
   beforeAll(async () => {
@@ -144,7 +144,7 @@ describe.skipIf(isExternalRouter)('router wire rules', () => {
   });
 });
 
-describe.skipIf(isExternalRouter)('router liveness pings', () => {
+describe('router liveness pings', () => {
   it('drops a connection that answers no ping and keeps one that does', async () => {
     const router = await startTestRouter({ limits: { auto_ping_interval_ms: 150 } });
     const watcher = await openTestSession(router);
