@@ -8,20 +8,22 @@ import type { OpResult } from '../../lib/ops/op-table.js';
 import type { OpSession } from '../../lib/ops/op-session.js';
 import type { WireAgentRecord } from '../../lib/registry/agent-record.js';
 import { encodeAgentStatusEvent, type AgentStatusEvent } from '../../lib/registry/agent-status-event.js';
-import { LivenessTracker, type AfterPendingIo } from '../../lib/registry/liveness-tracker.js';
+import type { AfterPendingInput } from '../../lib/registry/after-pending-input.js';
+import { LivenessTracker } from '../../lib/registry/liveness-tracker.js';
+import { RouterBarrier } from '../../lib/registry/router-barrier.js';
 import { WampFloat } from '../../lib/wamp/float.js';
 import type { RegistryArgs } from './config.js';
 
 /** The parts of AgentRuntime the registry uses (a fake stands in for it in unit tests). */
-export type RegistryHost = Pick<AgentRuntime, 'address' | 'logger' | 'registerTask' | 'registerProcess' | 'registerFeed' | 'subscribe' | 'publish'>;
+export type RegistryHost = Pick<AgentRuntime, 'address' | 'logger' | 'registerTask' | 'registerProcess' | 'registerFeed' | 'subscribe' | 'publish' | 'call'>;
 
 export interface RegistryAgentOptions {
   /** `hub.address_root`: heartbeats are heard on `{root}..feeds.heartbeat`. */
   addressRoot: string;
   args: RegistryArgs;
   clock?: Clock;
-  /** Where due expiries are confirmed (LivenessTracker's option; default Node's check phase). */
-  afterPendingIo?: AfterPendingIo;
+  /** How a due expiry is confirmed (after-pending-input.ts); default a round trip through the router to itself. */
+  afterPendingInput?: AfterPendingInput;
 }
 
 /** `main`'s session.data is rebuilt at most this often while nothing changes (only `last_updated` moves). */
@@ -58,7 +60,10 @@ interface OperationBlock {
  * session.data and the recorded feed `agent_operations`, from a wildcard subscription to every
  * heartbeat. On top of OCS (the liveness logic is lib/registry/liveness-tracker.ts):
  *
- * - expiry exactly `--agent-timeout` after the last heartbeat, from per-agent deadline timers;
+ * - expiry exactly `--agent-timeout` after the last heartbeat, from per-agent deadline timers,
+ *   confirmed by a round trip through the router to itself, so a heartbeat still queued between
+ *   the router and the registry when the deadline passes keeps its agent live (a registry far
+ *   behind expires late, never wrongly: lib/registry/router-barrier.ts);
  * - every change (appeared, expired, recovered, restarted, op code changed, forgotten) is
  *   published at once on the non-recorded feed `agent_status` (agent-status-event.ts), and the
  *   agent's op codes at once on `agent_operations`;
@@ -86,6 +91,7 @@ interface OperationBlock {
  */
 export class RegistryAgent {
   readonly tracker: LivenessTracker;
+  private readonly barrier: RouterBarrier;
   private readonly host: RegistryHost;
   private readonly clock: Clock;
   private readonly args: RegistryArgs;
@@ -114,6 +120,12 @@ export class RegistryAgent {
     this.args = options.args;
     this.tokensAtMs = this.clock.nowMs();
     this.heartbeatTopic = `${options.addressRoot}..feeds.heartbeat`;
+    this.barrier = new RouterBarrier({
+      roundTrip: () => host.call(host.address, ['get_agent_class']),
+      maxWaitMs: options.args.agent_timeout * 1000,
+      clock: this.clock,
+      logger: host.logger,
+    });
     this.tracker = new LivenessTracker({
       addressRoot: options.addressRoot,
       clock: this.clock,
@@ -121,7 +133,7 @@ export class RegistryAgent {
       retentionMs: options.args.retention * 1000,
       maxAgents: options.args.max_agents,
       logger: host.logger,
-      ...(options.afterPendingIo ? { afterPendingIo: options.afterPendingIo } : {}),
+      afterPendingInput: options.afterPendingInput ?? this.barrier.afterPendingInput,
     });
     this.tracker.on('change', (event) => this.onChange(event));
     this.sessionDataView = { toJSON: () => this.currentSessionData() };
@@ -180,6 +192,7 @@ export class RegistryAgent {
     this.clock.clearTimeout(this.drainTimer);
     this.drainTimer = undefined;
     this.tracker.close();
+    this.barrier.close();
     await this.saving;
     if (this.args.state_file !== undefined) await this.saveState(this.args.state_file);
   }

@@ -10,7 +10,7 @@
  * | `event` | string | one of `AgentStatusEventName` |
  * | `agent_address` | string | `{address_root}.{instance_id}` |
  * | `agent_class` | string \| null | from the heartbeat's feed |
- * | `time` | float | unix seconds at which the change happened (the heartbeat's arrival, or the deadline / retention end) |
+ * | `time` | float | unix seconds at which the change happened (the heartbeat's arrival; for an expiry, the moment the passed deadline was confirmed, normally within milliseconds of it; the retention end) |
  * | `session_id` | string \| null | the agent's feed `session_id` (identifies the agent process) |
  * | …event fields | | below |
  * | `record` | object | the agent's OCS record (`AgentRecord`, same as in `main`'s session.data) after the change; for `agent.forgotten`, as it was when forgotten |

@@ -9,13 +9,9 @@
  *   timer; a heartbeat only moves the deadline, and the timer, when it fires before the deadline,
  *   re-arms itself for the rest (so a beat costs no timer call, and detection is not a poll).
  *   Expiry sets every op code to 7 (EXPIRED), as OCS does.
- * - No false expiry from a busy process. Node runs due timers before it reads the sockets, so a
- *   deadline timer can fire while the heartbeat that beat it is still waiting to be read (after a
- *   long synchronous job, a GC pause, a burst of work). A due deadline is therefore confirmed in
- *   Node's check phase (`setImmediate`), which comes after the pending I/O has been handled; while
- *   the confirmation itself runs later than LOOP_LAG_TOLERANCE_MS after it was queued (the loop
- *   is still catching up), it is queued again, for at most another `agentTimeoutMs`. An idle
- *   process confirms at once (same loop turn); an overloaded one expires late rather than wrongly.
+ * - No false expiry from a busy process: a due deadline is confirmed after the input that had
+ *   arrived by then has been handled (`afterPendingInput`, after-pending-input.ts), so a heartbeat
+ *   that was waiting to be read still counts.
  * - A change emits an `AgentStatusEvent` at once (see agent-status-event.ts).
  * - A heartbeat whose feed `session_id` differs from the known one is a restart: the new op
  *   codes replace the old, so ops the new process lacks are dropped (OCS keeps them forever).
@@ -44,6 +40,7 @@ import { DropWarner } from './drop-warner.js';
 import { MAX_NAME_LENGTH, MAX_OPS_PER_AGENT, agentAddressProblem, parseHeartbeat, type Heartbeat, type HeartbeatParseOptions } from './heartbeat-parser.js';
 import { LIVENESS_SNAPSHOT_VERSION, LivenessSnapshotSchema, SnapshotAgentSchema, type LivenessSnapshot } from './liveness-snapshot.js';
 import { operationField } from './operation-field.js';
+import { afterCheckPhase, type AfterPendingInput } from './after-pending-input.js';
 
 /** No heartbeat for this long ⇒ expired (OCS `agent_timeout`). */
 export const AGENT_EXPIRY_MS = 5000;
@@ -52,20 +49,8 @@ export const AGENT_RETENTION_MS = 24 * 60 * 60 * 1000;
 export const MAX_TRACKED_AGENTS = 50_000;
 /** Longest delay a Node timer takes; longer waits re-arm. */
 const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
-/** An expiry confirmation that runs later than this after it was queued means the event loop is still busy with queued work. */
-export const LOOP_LAG_TOLERANCE_MS = 25;
-
-/** Runs `fn` once the I/O waiting now has been handled; returns a canceller. */
-export type AfterPendingIo = (fn: () => void) => () => void;
-
 /** Marks a confirmation being queued (see `queueConfirm`). */
 const CONFIRM_QUEUING = (): void => undefined;
-
-/** Node's check phase. Reads the globals at call time, so vitest fake timers control it. */
-const checkPhase: AfterPendingIo = (fn) => {
-  const handle = setImmediate(fn);
-  return () => clearImmediate(handle);
-};
 
 export interface LivenessTrackerOptions {
   /** `hub.address_root`; heartbeats of addresses outside `{root}.` are junk. */
@@ -83,8 +68,8 @@ export interface LivenessTrackerOptions {
   maxNameLength?: number;
   /** At most one warning per drop reason per this interval. Default DROP_WARN_INTERVAL_MS. */
   warnIntervalMs?: number;
-  /** Where expiries are confirmed; default `setImmediate` (tests may drive it by hand). */
-  afterPendingIo?: AfterPendingIo;
+  /** Confirms due deadlines after pending input (after-pending-input.ts); default `afterCheckPhase()`. */
+  afterPendingInput?: AfterPendingInput;
   logger?: Logger;
 }
 
@@ -120,7 +105,6 @@ interface TrackedAgent {
   timerDueMs: number;
   /** Cancels the pending expiry confirmation (see the header); undefined when none is pending. */
   cancelConfirm: (() => void) | undefined;
-  confirmQueuedAtMs: number;
   readonly fire: () => void;
   readonly confirm: () => void;
 }
@@ -139,7 +123,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
   private readonly parseOptions: Required<HeartbeatParseOptions>;
   private readonly drops: DropWarner;
   private readonly fieldWarnings: DropWarner;
-  private readonly afterPendingIo: AfterPendingIo;
+  private readonly afterPendingInput: AfterPendingInput;
   private isClosed = false;
 
   constructor(options: LivenessTrackerOptions) {
@@ -149,7 +133,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     this.agentTimeoutMs = options.agentTimeoutMs ?? AGENT_EXPIRY_MS;
     this.retentionMs = options.retentionMs ?? AGENT_RETENTION_MS;
     this.maxAgents = options.maxAgents ?? MAX_TRACKED_AGENTS;
-    this.afterPendingIo = options.afterPendingIo ?? checkPhase;
+    this.afterPendingInput = options.afterPendingInput ?? afterCheckPhase({ clock: this.clock });
     if (!(this.agentTimeoutMs > 0) || !(this.retentionMs >= 0) || !(this.maxAgents >= 1) || options.addressRoot === '') {
       throw new ConfigError('liveness tracker: agentTimeoutMs must be > 0, retentionMs >= 0, maxAgents >= 1, addressRoot non-empty', {
         details: { agentTimeoutMs: this.agentTimeoutMs, retentionMs: this.retentionMs, maxAgents: this.maxAgents, addressRoot: options.addressRoot },
@@ -377,7 +361,6 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
       timer: undefined,
       timerDueMs: Infinity,
       cancelConfirm: undefined,
-      confirmQueuedAtMs: 0,
       fire: () => this.onTimer(agent),
       confirm: () => this.onConfirm(agent),
     };
@@ -508,12 +491,11 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     agent.timer.unref?.();
   }
 
-  private queueConfirm(agent: TrackedAgent, nowMs: number): void {
+  private queueConfirm(agent: TrackedAgent): void {
     if (agent.cancelConfirm !== undefined) return;
-    agent.confirmQueuedAtMs = nowMs;
     agent.cancelConfirm = CONFIRM_QUEUING;
-    const cancel = this.afterPendingIo(agent.confirm);
-    // an `afterPendingIo` that runs `fn` at once has already cleared it
+    const cancel = this.afterPendingInput(agent.confirm);
+    // an `afterPendingInput` that runs `fn` at once has already cleared it
     if (agent.cancelConfirm === CONFIRM_QUEUING) agent.cancelConfirm = cancel;
   }
 
@@ -522,7 +504,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     agent.cancelConfirm = undefined;
   }
 
-  /** The deadline passed and the I/O that was waiting then has been handled: expire, unless a beat came or the loop is still behind. */
+  /** The deadline passed and the input that was waiting then has been handled: expire, unless a beat came meanwhile. */
   private onConfirm(agent: TrackedAgent): void {
     agent.cancelConfirm = undefined;
     if (this.isClosed || this.agents.get(agent.address) !== agent || agent.isExpired) return;
@@ -532,9 +514,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
         this.schedule(agent, agent.deadlineMs, nowMs);
         return;
       }
-      const isLoopBehind = nowMs - agent.confirmQueuedAtMs > LOOP_LAG_TOLERANCE_MS;
-      if (isLoopBehind && nowMs - agent.deadlineMs < this.agentTimeoutMs) this.queueConfirm(agent, nowMs);
-      else this.expire(agent, nowMs);
+      this.expire(agent, nowMs);
     } catch (err) {
       this.logger.error({ err, agent_address: agent.address }, 'liveness timer failed');
     }
@@ -553,7 +533,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
       const nowMs = this.clock.nowMs();
       if (!agent.isExpired) {
         if (nowMs < agent.deadlineMs) this.schedule(agent, agent.deadlineMs, nowMs);
-        else this.queueConfirm(agent, nowMs);
+        else this.queueConfirm(agent);
       } else {
         const forgetAtMs = (agent.expiredAtMs ?? nowMs) + this.retentionMs;
         if (nowMs >= forgetAtMs) this.forget(agent, 'retention', nowMs);

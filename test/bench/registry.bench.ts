@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { stringify } from 'yaml';
 import { projectRoot } from '../helpers/project-root.js';
-import { RawWampClient, WAMP, type WampMessage } from './lib/raw-wamp-client.js';
+import { frameHead, RawWampClient, stampIn, WAMP, type WampMessage } from './lib/raw-wamp-client.js';
 import { readRssMb, UsageWindow, type UsageSummary } from './lib/proc-stats.js';
 import { currentLoad, newReport, type BenchOptions, type BenchReport } from './lib/report.js';
 import { spawnRouterProcess, type RouterProcess } from './lib/router-process.js';
@@ -273,6 +273,8 @@ interface RegistryProcess {
   joinedAtMs: number;
   appearedLogged: number;
   lastAppearedLogMs: number;
+  /** The last lines of its output other than 'agent appeared'. */
+  tail(): string;
   stop(): Promise<void>;
 }
 
@@ -292,7 +294,14 @@ async function startRegistry(siteFile: string, probe: RawWampClient): Promise<Re
   });
   const exited = track(child);
   let tail = '';
-  const registry: RegistryProcess = { pid: child.pid!, joinedAtMs: NaN, appearedLogged: 0, lastAppearedLogMs: NaN, stop: () => stopChild(child, exited) };
+  const registry: RegistryProcess = {
+    pid: child.pid!,
+    joinedAtMs: NaN,
+    appearedLogged: 0,
+    lastAppearedLogMs: NaN,
+    tail: () => tail,
+    stop: () => stopChild(child, exited),
+  };
   createInterface({ input: child.stdout! }).on('line', (line) => {
     const time = (): number => Number(/"time":(\d+)/.exec(line)?.[1]);
     if (line.includes('"msg":"agent appeared"')) {
@@ -369,6 +378,38 @@ class StatusFollower {
   }
 }
 
+/**
+ * The router's delivery delay while the case runs: one session publishes a stamped event every
+ * 100 ms, another receives it (both in this process, so one clock).
+ */
+class DelayProbe {
+  readonly delays = new LatencyRecorder();
+  private timer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    private readonly publisher: RawWampClient,
+    private readonly subscriber: RawWampClient,
+  ) {}
+
+  static async start(url: string): Promise<DelayProbe> {
+    const [publisher, subscriber] = await Promise.all([RawWampClient.connect(url, REALM), RawWampClient.connect(url, REALM)]);
+    await subscriber.subscribe(`${ROOT}.delay-probe.feeds.probe`);
+    const probe = new DelayProbe(publisher, subscriber);
+    subscriber.onFrame = (text) => {
+      if (frameHead(text).type !== WAMP.EVENT) return false;
+      probe.delays.add(performance.now() - stampIn(text));
+      return true;
+    };
+    probe.timer = setInterval(() => publisher.send(`[16,${publisher.requestId()},{},"${ROOT}.delay-probe.feeds.probe",["@${performance.now()}"]]`), 100);
+    return probe;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await Promise.all([this.publisher.close(), this.subscriber.close()]);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // One case
 
@@ -389,6 +430,8 @@ interface CaseResult {
   appearS: number;
   statusMainMs: number;
   registryRssAfterStatusMb: number;
+  /** The router's delivery delay of a probe event (every 100 ms) during the window. */
+  routerDelayMs: { p99: number; max: number };
   rebuildS: number;
   rebuilt: number;
 }
@@ -420,7 +463,9 @@ async function runCase(agents: number, plan: Plan): Promise<CaseResult> {
     const connectS = Math.max(...connected.map((c) => c.connectS));
     const beatStartMs = Date.now();
     for (const g of generators) g.beat();
-    if (!(await follower.waitForAppeared(agents, 60_000))) throw new Error(`only ${follower.appeared.size} of ${agents} agents appeared within 60 s`);
+    if (!(await follower.waitForAppeared(agents, 60_000))) {
+      throw new Error(`only ${follower.appeared.size} of ${agents} agents appeared within 60 s (registry logged ${registry.appearedLogged}): ${registry.tail().slice(-1500)}`);
+    }
     const appearS = (registry.lastAppearedLogMs - beatStartMs) / 1000;
     await sleep(plan.warmupS * 1000);
 
@@ -436,11 +481,14 @@ async function runCase(agents: number, plan: Plan): Promise<CaseResult> {
       killedAtMs.set(address, Date.now());
       lastSent.set(address, (await g.kill(index)).lastSentMs);
     });
+    const delayProbe = await DelayProbe.start(router.url);
+    stops.push(() => delayProbe.stop());
     const routerWindow = new UsageWindow(router.pid);
     const registryWindow = new UsageWindow(registry.pid);
     const generatorWindows = generators.map((g) => new UsageWindow(g.pid));
     await sleep(plan.measureS * 1000);
     const usage = { router: routerWindow.stop(), registry: registryWindow.stop(), generatorCpuPct: generatorWindows.map((w) => w.stop().routerCpuPct).reduce((a, b) => a + b, 0) };
+    const routerDelay = delayProbe.delays.summary();
     await Promise.all(kills);
     const deadline = performance.now() + 15_000;
     while (victims.some((i) => !follower.expiries.some((e) => e.address === `${ROOT}.agent-${i}`)) && performance.now() < deadline) await sleep(50);
@@ -497,6 +545,7 @@ async function runCase(agents: number, plan: Plan): Promise<CaseResult> {
       appearS,
       statusMainMs,
       registryRssAfterStatusMb,
+      routerDelayMs: routerDelay,
       rebuildS,
       rebuilt,
     };
@@ -508,11 +557,12 @@ async function runCase(agents: number, plan: Plan): Promise<CaseResult> {
   }
 }
 
-export async function run(options: BenchOptions): Promise<BenchReport> {
+/** Runs the plan's cases (or the given agent counts). A case that fails is reported with its error and the next one runs. */
+export async function run(options: BenchOptions, agentCounts?: number[]): Promise<BenchReport> {
   const plan = options.quick ? QUICK : FULL;
   const report = newReport(name, options);
   process.once('exit', killAllChildren);
-  for (const agents of plan.agents) {
+  for (const agents of agentCounts ?? plan.agents) {
     process.stdout.write(`  ${agents.toLocaleString('en-US')} agents ...`);
     const loadAvg1m = currentLoad();
     let deadline: NodeJS.Timeout | undefined;
@@ -552,13 +602,29 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
           connectS: r.connectS,
           appearS: r.appearS,
           statusMainMs: r.statusMainMs,
+          routerDelayP99Ms: r.routerDelayMs.p99,
+          routerDelayMaxMs: r.routerDelayMs.max,
           rebuildS: r.rebuildS,
           rebuilt: r.rebuilt,
         },
       });
     } catch (err) {
-      process.stdout.write(' failed\n');
-      throw err;
+      const message = err instanceof Error ? err.message : String(err);
+      process.stdout.write(` failed: ${message}\n`);
+      const none = { p50: NaN, p99: NaN, max: NaN };
+      report.results.push({
+        benchmark: `${agents.toLocaleString('en-US')} agents`,
+        client: 'raw-ws',
+        durationS: NaN,
+        throughput: NaN,
+        throughputUnit: 'beats/s',
+        latencyMs: none,
+        routerCpuPct: NaN,
+        clientCpuPct: NaN,
+        routerRssMb: NaN,
+        loadAvg1m,
+        extra: { error: message },
+      });
     } finally {
       clearTimeout(deadline);
       killAllChildren();

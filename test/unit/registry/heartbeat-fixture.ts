@@ -1,4 +1,4 @@
-import type { AfterPendingIo } from '../../../lib/registry/liveness-tracker.js';
+import type { AfterPendingInput } from '../../../lib/registry/after-pending-input.js';
 
 /** The EVENT arguments of one OCS heartbeat (ocs-protocol §3.1): `[[op_codes, feed_encoded]]`. */
 export function heartbeat(address: string, opCodes: unknown, sessionId: string | null = 'session-a', agentClass = 'FakeDataAgent'): unknown[] {
@@ -19,11 +19,11 @@ export function heartbeat(address: string, opCodes: unknown, sessionId: string |
 }
 
 /**
- * LivenessTracker's `afterPendingIo` for fake-timer tests: a due expiry is confirmed at once, so
+ * LivenessTracker's `afterPendingInput` for fake-timer tests: a due expiry is confirmed at once, so
  * it lands exactly on the deadline ('expiry confirmation' in liveness-tracker.test.ts covers the
  * real deferral).
  */
-export const confirmAtOnce: AfterPendingIo = (fn) => {
+export const confirmAtOnce: AfterPendingInput = (fn) => {
   fn();
   return () => undefined;
 };

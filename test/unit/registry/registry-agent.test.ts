@@ -9,7 +9,7 @@ import type { EncodedSession } from '../../../lib/ops/op-session.js';
 import { OpTable } from '../../../lib/ops/op-table.js';
 import type { EventHandler } from '../../../lib/wamp/autobahn.js';
 import { WampFloat } from '../../../lib/wamp/float.js';
-import { confirmAtOnce, heartbeat } from './heartbeat-fixture.js';
+import { heartbeat } from './heartbeat-fixture.js';
 import { recordingLogger } from './recording-logger.js';
 
 const T0_MS = 1_700_000_000_000;
@@ -31,6 +31,9 @@ function fakeHost() {
   const ops = new OpTable({ agentClass: 'RegistryAgent', logger });
   const publications: Publication[] = [];
   const subscriptions: Array<{ topic: string; handler: EventHandler; options: Record<string, unknown> | undefined }> = [];
+  /** Calls the registry makes (its expiry confirmations); each answered by `answer`, at once by default. */
+  const calls: Array<[string, unknown[] | undefined]> = [];
+  const control = { answer: (): Promise<unknown> => Promise.resolve('RegistryAgent') };
   const publish = (topic: string, args: unknown[]): void => {
     const [message, feed] = args[0] as [Record<string, unknown>, Record<string, unknown>];
     publications.push({ topic, message, feed });
@@ -55,8 +58,12 @@ function fakeHost() {
       subscriptions.push({ topic, handler, options });
     },
     publish,
+    call: ((procedure: string, args?: unknown[]) => {
+      calls.push([procedure, args]);
+      return control.answer();
+    }) as RegistryHost['call'],
   };
-  return { host, ops, logger, publications, subscriptions };
+  return { host, ops, logger, publications, subscriptions, calls, control };
 }
 
 function args(overrides: Record<string, unknown> = {}): RegistryArgs {
@@ -69,7 +76,7 @@ describe('RegistryAgent', () => {
 
   async function makeRegistry(overrides: Record<string, unknown> = {}): Promise<RegistryAgent> {
     h = fakeHost();
-    registry = new RegistryAgent(h.host, { addressRoot: ROOT, args: args(overrides), afterPendingIo: confirmAtOnce });
+    registry = new RegistryAgent(h.host, { addressRoot: ROOT, args: args(overrides) });
     await registry.start();
     await h.ops.runStartupOps();
     await vi.advanceTimersByTimeAsync(0);
@@ -178,6 +185,24 @@ describe('RegistryAgent', () => {
       observatory_a_count: { block_name: 'observatory_a_count', data: { observatory_a_count: [7] }, timestamps: [new WampFloat(T0_S + 5)] },
     });
     expect(sessionData()[`${ROOT}.a`]).toMatchObject({ expired: true, time_expired: T0_S + 5, op_codes: { acq: 7, count: 7 } });
+  });
+
+  it('confirms an expiry with a round trip through the router to itself, so a heartbeat queued before it still counts', async () => {
+    let answer: (() => void) | undefined;
+    h.control.answer = () => new Promise((resolve) => (answer = () => resolve('RegistryAgent')));
+    beat(`${ROOT}.a`, { acq: 3 });
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(h.calls).toEqual([[REGISTRY, ['get_agent_class']]]);
+    expect(sessionData()[`${ROOT}.a`]!['expired']).toBe(false);
+    beat(`${ROOT}.a`, { acq: 3 });
+    answer!();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(statusEvents().map((e) => e['event'])).toEqual(['agent.appeared']);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(h.calls).toHaveLength(2);
+    answer!();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(statusEvents().map((e) => e['event'])).toEqual(['agent.appeared', 'agent.expired']);
   });
 
   it('uses --agent-timeout', async () => {

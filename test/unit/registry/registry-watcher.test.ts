@@ -36,7 +36,7 @@ function deferred<T>(): Deferred<T> {
 
 /** A registry: a real tracker whose events and session.data reach the watcher as over WAMP. */
 function fakeRegistry() {
-  const tracker = new LivenessTracker({ addressRoot: 'observatory', afterPendingIo: confirmAtOnce });
+  const tracker = new LivenessTracker({ addressRoot: 'observatory', afterPendingInput: confirmAtOnce });
   const handlers = new Map<string, (args: unknown[] | undefined) => void>();
   const calls: Array<[string, unknown[], Record<string, unknown> | undefined]> = [];
   const unsubscribed: string[] = [];
@@ -131,7 +131,7 @@ describe('RegistryWatcher', () => {
   it('removes forgotten agents', async () => {
     registry.tracker.close();
     registry = fakeRegistry();
-    const tracker = new LivenessTracker({ addressRoot: 'observatory', retentionMs: 1000, afterPendingIo: confirmAtOnce });
+    const tracker = new LivenessTracker({ addressRoot: 'observatory', retentionMs: 1000, afterPendingInput: confirmAtOnce });
     tracker.on('change', (ev) => registry.publish(encodeAgentStatusEvent(ev)));
     makeWatcher();
     await watcher.start();
