@@ -66,11 +66,20 @@ export function currentLoad(): number {
 const int = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
 const ms = (n: number): string => (Number.isFinite(n) ? (n < 10 ? n.toFixed(2) : n.toFixed(1)) : '-');
 const pct = (n: number | undefined): string => (n !== undefined && Number.isFinite(n) ? `${n.toFixed(1)}%` : '-');
+const us = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : '-');
 const mb = (n: number | undefined): string => (n !== undefined && Number.isFinite(n) ? `${Math.round(n)} MB` : '-');
+
+/**
+ * Router CPU time per message, in microseconds: less sensitive than throughput to other work
+ * on the machine, since a busy neighbour lowers both the CPU share and the rate.
+ */
+export function cpuPerMessageUs(cpuPct: number, perS: number): number {
+  return perS > 0 ? ((cpuPct / 100) * 1e6) / perS : NaN;
+}
 
 /** The report as an aligned text table (one row per result, baseline figures in brackets). */
 export function formatReport(report: BenchReport): string {
-  const header = ['benchmark', 'client', 'throughput', 'vs base', 'p50 / p99 / max ms', 'router CPU', 'client CPU', 'router RSS', 'load'];
+  const header = ['benchmark', 'client', 'throughput', 'vs base', 'p50 / p99 / max ms', 'router CPU', 'CPU µs/msg', 'client CPU', 'router RSS', 'load'];
   const rows = report.results.map((r) => {
     const b = r.baseline;
     const ratio = b?.throughput ? `${(r.throughput / b.throughput).toFixed(2)}x` : '';
@@ -81,6 +90,7 @@ export function formatReport(report: BenchReport): string {
       ratio,
       `${ms(r.latencyMs.p50)} / ${ms(r.latencyMs.p99)} / ${ms(r.latencyMs.max)}`,
       b?.routerCpuPct !== undefined ? `${pct(r.routerCpuPct)} (${pct(b.routerCpuPct)})` : pct(r.routerCpuPct),
+      b?.routerCpuPct !== undefined && b.throughput ? `${us(cpuPerMessageUs(r.routerCpuPct, r.throughput))} (${us(cpuPerMessageUs(b.routerCpuPct, b.throughput))})` : us(cpuPerMessageUs(r.routerCpuPct, r.throughput)),
       pct(r.clientCpuPct),
       b?.routerRssMb !== undefined ? `${mb(r.routerRssMb)} (${mb(b.routerRssMb)})` : mb(r.routerRssMb),
       r.loadAvg1m.toFixed(2),
@@ -94,7 +104,7 @@ export function formatReport(report: BenchReport): string {
   if (baselines.length) out.push('', 'baselines (in brackets; "vs base" = throughput ratio):', ...new Set(baselines.map((b) => `  ${b}`)));
   const extras = report.results.filter((r) => Object.keys(r.extra).length);
   if (extras.length) {
-    out.push('', 'details:');
+    out.push('', 'CPU µs/msg: router CPU time per call or delivered event (brackets: baseline)', '', 'details:');
     for (const r of extras) out.push(`  ${r.benchmark} [${r.client}]: ${Object.entries(r.extra).map(([k, v]) => `${k}=${typeof v === 'number' ? +v.toFixed(3) : v}`).join(' ')}`);
   }
   if (report.failures.length) {
