@@ -270,7 +270,8 @@ class Generator {
 /** A registry process, with the times (its own clock, from its JSON log) of its join and of its latest 'agent appeared'. */
 interface RegistryProcess {
   pid: number;
-  joinedAtMs: number;
+  /** Its 'registry tracking heartbeats' line: arguments parsed, about to connect. */
+  readyAtMs: number;
   appearedLogged: number;
   lastAppearedLogMs: number;
   /** The last lines of its output other than 'agent appeared'. */
@@ -286,6 +287,16 @@ function writeSite(dir: string, router: RouterProcess): string {
   return file;
 }
 
+/** Waits until the registry has logged `count` 'agent appeared' lines (its stdout lags its WAMP events). */
+async function waitForAppearedLogs(registry: RegistryProcess, count: number, timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (registry.appearedLogged < count) {
+    if (performance.now() > deadline) return false;
+    await sleep(20);
+  }
+  return true;
+}
+
 /** Starts `ocs agent --instance-id registry` (at log level info, as deployed) and resolves once its `main` answers. */
 async function startRegistry(siteFile: string, probe: RawWampClient): Promise<RegistryProcess> {
   const child = spawn(process.execPath, [join(projectRoot(), 'dist', 'bin', 'ocs.js'), 'agent', '--site-file', siteFile, '--instance-id', 'registry'], {
@@ -296,7 +307,7 @@ async function startRegistry(siteFile: string, probe: RawWampClient): Promise<Re
   let tail = '';
   const registry: RegistryProcess = {
     pid: child.pid!,
-    joinedAtMs: NaN,
+    readyAtMs: NaN,
     appearedLogged: 0,
     lastAppearedLogMs: NaN,
     tail: () => tail,
@@ -308,7 +319,7 @@ async function startRegistry(siteFile: string, probe: RawWampClient): Promise<Re
       registry.appearedLogged++;
       registry.lastAppearedLogMs = time();
     } else {
-      if (line.includes('"msg":"joined and registered"')) registry.joinedAtMs = time();
+      if (line.includes('"msg":"registry tracking heartbeats"')) registry.readyAtMs = time();
       tail = (tail + line + '\n').slice(-4000);
     }
   });
@@ -339,13 +350,14 @@ interface StatusEvent {
   event: string;
   agent_address: string;
   time: number;
-  record?: { op_codes?: Record<string, number> };
+  record?: { op_codes?: Record<string, number>; last_updated?: number };
 }
 
 class StatusFollower {
   readonly appeared = new Set<string>();
   /** address → [event time ms, arrival ms] of each expiry. */
-  readonly expiries: Array<{ address: string; timeMs: number; arrivalMs: number; isAllSeven: boolean }> = [];
+  /** Each expiry: event time, arrival here, the registry's time of the agent's last heartbeat (all ms). */
+  readonly expiries: Array<{ address: string; timeMs: number; arrivalMs: number; lastHeardMs: number; isAllSeven: boolean }> = [];
 
   constructor(readonly client: RawWampClient) {
     client.onMessage = (msg: WampMessage) => {
@@ -357,7 +369,13 @@ class StatusFollower {
         this.appeared.add(event.agent_address);
       } else if (event.event === 'agent.expired') {
         const codes = Object.values(event.record?.op_codes ?? {});
-        this.expiries.push({ address: event.agent_address, timeMs: event.time * 1000, arrivalMs: Date.now(), isAllSeven: codes.length === 5 && codes.every((c) => c === 7) });
+        this.expiries.push({
+          address: event.agent_address,
+          timeMs: event.time * 1000,
+          arrivalMs: Date.now(),
+          lastHeardMs: (event.record?.last_updated ?? NaN) * 1000,
+          isAllSeven: codes.length === 5 && codes.every((c) => c === 7),
+        });
       }
     };
   }
@@ -417,8 +435,12 @@ interface CaseResult {
   agents: number;
   usage: { router: UsageSummary; registry: UsageSummary; generatorCpuPct: number };
   sentPerS: number;
+  /** Expired event time − last heartbeat sent (end to end: router delivery included). */
   detection: LatencyRecorder;
+  /** Arrival of the expired event here − last heartbeat sent. */
   arrival: LatencyRecorder;
+  /** Expired event time − the registry's receipt of the last heartbeat (the registry's own part). */
+  fromLastHeard: LatencyRecorder;
   killed: number;
   detected: number;
   falseExpiries: number;
@@ -432,7 +454,10 @@ interface CaseResult {
   registryRssAfterStatusMb: number;
   /** The router's delivery delay of a probe event (every 100 ms) during the window. */
   routerDelayMs: { p99: number; max: number };
+  /** Registry restart: from its start of work (site file read, about to connect) to the last live agent back. */
   rebuildS: number;
+  /** The same from the process spawn (Node start-up included). */
+  rebuildFromSpawnS: number;
   rebuilt: number;
 }
 
@@ -447,12 +472,14 @@ async function runCase(agents: number, plan: Plan): Promise<CaseResult> {
   const router = await spawnRouterProcess();
   const generators: Generator[] = [];
   const stops: Array<() => Promise<unknown>> = [];
+  let lastRegistry: (() => RegistryProcess) | undefined;
   try {
     const siteFile = writeSite(dir, router);
     const probe = await RawWampClient.connect(router.url, REALM);
     stops.push(() => probe.close());
     let registry = await startRegistry(siteFile, probe);
     stops.push(() => registry.stop());
+    lastRegistry = () => registry;
     const follower = await StatusFollower.start(router.url);
     stops.push(() => follower.client.close());
 
@@ -464,8 +491,9 @@ async function runCase(agents: number, plan: Plan): Promise<CaseResult> {
     const beatStartMs = Date.now();
     for (const g of generators) g.beat();
     if (!(await follower.waitForAppeared(agents, 60_000))) {
-      throw new Error(`only ${follower.appeared.size} of ${agents} agents appeared within 60 s (registry logged ${registry.appearedLogged}): ${registry.tail().slice(-1500)}`);
+      throw new Error(`only ${follower.appeared.size} of ${agents} agents appeared within 60 s (registry logged ${registry.appearedLogged})`);
     }
+    await waitForAppearedLogs(registry, agents, 10_000);
     const appearS = (registry.lastAppearedLogMs - beatStartMs) / 1000;
     await sleep(plan.warmupS * 1000);
 
@@ -495,6 +523,7 @@ async function runCase(agents: number, plan: Plan): Promise<CaseResult> {
 
     const detection = new LatencyRecorder();
     const arrival = new LatencyRecorder();
+    const fromLastHeard = new LatencyRecorder();
     let falseExpiries = 0;
     let detected = 0;
     for (const e of follower.expiries) {
@@ -507,6 +536,7 @@ async function runCase(agents: number, plan: Plan): Promise<CaseResult> {
       detected++;
       detection.add(e.timeMs - sentMs);
       arrival.add(e.arrivalMs - sentMs);
+      fromLastHeard.add(e.timeMs - e.lastHeardMs);
     }
     const allSevenOnExpiry = follower.expiries.every((e) => e.isAllSeven);
 
@@ -519,10 +549,12 @@ async function runCase(agents: number, plan: Plan): Promise<CaseResult> {
     // restart the registry: how long until every live agent is back
     await registry.stop();
     follower.appeared.clear();
+    const restartAtMs = Date.now();
     registry = await startRegistry(siteFile, probe);
     const live = agents - victims.length;
-    const isRebuilt = await follower.waitForAppeared(live, 30_000);
-    const rebuildS = isRebuilt ? (registry.lastAppearedLogMs - registry.joinedAtMs) / 1000 : NaN;
+    const isRebuilt = (await follower.waitForAppeared(live, 30_000)) && (await waitForAppearedLogs(registry, live, 10_000));
+    const rebuildS = isRebuilt ? (registry.lastAppearedLogMs - registry.readyAtMs) / 1000 : NaN;
+    const rebuildFromSpawnS = isRebuilt ? (registry.lastAppearedLogMs - restartAtMs) / 1000 : NaN;
     const rebuilt = follower.appeared.size;
 
     const stats = await Promise.all(generators.map((g) => g.stop()));
@@ -535,6 +567,7 @@ async function runCase(agents: number, plan: Plan): Promise<CaseResult> {
       sentPerS: sent / ((Date.now() - beatStartMs) / 1000),
       detection,
       arrival,
+      fromLastHeard,
       killed: victims.length,
       detected,
       falseExpiries,
@@ -547,8 +580,12 @@ async function runCase(agents: number, plan: Plan): Promise<CaseResult> {
       registryRssAfterStatusMb,
       routerDelayMs: routerDelay,
       rebuildS,
+      rebuildFromSpawnS,
       rebuilt,
     };
+  } catch (err) {
+    const tail = lastRegistry?.().tail().slice(-1500);
+    throw new Error(`${err instanceof Error ? err.message : String(err)}${tail ? `; registry output: ${tail}` : ''}`);
   } finally {
     for (const g of generators) await g.forceStop();
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
@@ -596,6 +633,8 @@ export async function run(options: BenchOptions, agentCounts?: number[]): Promis
           detectionP99Ms: latency.p99,
           isDetectionTargetMet: latency.p99 <= DETECTION_TARGET_MS && r.detected === r.killed,
           arrivalP99Ms: r.arrival.summary().p99,
+          fromLastHeardP99Ms: r.fromLastHeard.summary().p99,
+          fromLastHeardMaxMs: r.fromLastHeard.summary().max,
           allOpCodes7OnExpiry: r.allSevenOnExpiry,
           lostSockets: r.lostSockets,
           maxBeatGapMs: r.maxBeatGapMs,
@@ -605,6 +644,7 @@ export async function run(options: BenchOptions, agentCounts?: number[]): Promis
           routerDelayP99Ms: r.routerDelayMs.p99,
           routerDelayMaxMs: r.routerDelayMs.max,
           rebuildS: r.rebuildS,
+          rebuildFromSpawnS: r.rebuildFromSpawnS,
           rebuilt: r.rebuilt,
         },
       });
