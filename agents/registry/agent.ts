@@ -15,7 +15,7 @@ import { WampFloat } from '../../lib/wamp/float.js';
 import type { RegistryArgs } from './config.js';
 
 /** The parts of AgentRuntime the registry uses (a fake stands in for it in unit tests). */
-export type RegistryHost = Pick<AgentRuntime, 'address' | 'logger' | 'registerTask' | 'registerProcess' | 'registerFeed' | 'subscribe' | 'publish' | 'call'>;
+export type RegistryHost = Pick<AgentRuntime, 'address' | 'logger' | 'registerTask' | 'registerProcess' | 'registerFeed' | 'subscribe' | 'publish' | 'call' | 'on'>;
 
 export interface RegistryAgentOptions {
   /** `hub.address_root`: heartbeats are heard on `{root}..feeds.heartbeat`. */
@@ -63,7 +63,9 @@ interface OperationBlock {
  * - expiry exactly `--agent-timeout` after the last heartbeat, from per-agent deadline timers,
  *   confirmed by a round trip through the router to itself, so a heartbeat still queued between
  *   the router and the registry when the deadline passes keeps its agent live (a registry far
- *   behind expires late, never wrongly: lib/registry/router-barrier.ts);
+ *   behind expires late, never wrongly: lib/registry/router-barrier.ts); while the registry is
+ *   not connected to the router nobody expires, and after it (re)joins every live agent has a
+ *   full timeout to be heard;
  * - every change (appeared, expired, recovered, restarted, op code changed, forgotten) is
  *   published at once on the non-recorded feed `agent_status` (agent-status-event.ts), and the
  *   agent's op codes at once on `agent_operations`;
@@ -122,7 +124,7 @@ export class RegistryAgent {
     this.heartbeatTopic = `${options.addressRoot}..feeds.heartbeat`;
     this.barrier = new RouterBarrier({
       roundTrip: () => host.call(host.address, ['get_agent_class']),
-      maxWaitMs: options.args.agent_timeout * 1000,
+      retryAfterMs: options.args.agent_timeout * 1000,
       clock: this.clock,
       logger: host.logger,
     });
@@ -136,6 +138,10 @@ export class RegistryAgent {
       afterPendingInput: options.afterPendingInput ?? this.barrier.afterPendingInput,
     });
     this.tracker.on('change', (event) => this.onChange(event));
+    // no verdicts while the registry cannot hear: from start-up to the join, and while reconnecting
+    this.tracker.pauseExpiry();
+    host.on('joined', () => this.tracker.resumeExpiry());
+    host.on('left', () => this.tracker.pauseExpiry());
     this.sessionDataView = { toJSON: () => this.currentSessionData() };
 
     this.operationsFeed = host.registerFeed('agent_operations', { record: true, aggParams: OPERATIONS_AGG_PARAMS, bufferTimeS: 0 });

@@ -12,6 +12,9 @@
  * - No false expiry from a busy process: a due deadline is confirmed after the input that had
  *   arrived by then has been handled (`afterPendingInput`, after-pending-input.ts), so a heartbeat
  *   that was waiting to be read still counts.
+ * - Deaf means no verdict: while `pauseExpiry()` is in force (the registry has lost the router)
+ *   no live agent expires, and `resumeExpiry()` gives every live agent a full `agentTimeoutMs`
+ *   from then on to be heard again.
  * - A change emits an `AgentStatusEvent` at once (see agent-status-event.ts).
  * - A heartbeat whose feed `session_id` differs from the known one is a restart: the new op
  *   codes replace the old, so ops the new process lacks are dropped (OCS keeps them forever).
@@ -125,6 +128,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
   private readonly fieldWarnings: DropWarner;
   private readonly afterPendingInput: AfterPendingInput;
   private isClosed = false;
+  private isExpiryPaused = false;
 
   constructor(options: LivenessTrackerOptions) {
     super();
@@ -289,6 +293,26 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     }
     this.logger.info({ restored, skipped }, 'registry state restored');
     return { ok: true, restored, skipped };
+  }
+
+  /** Until `resumeExpiry()`, no live agent expires (this process cannot hear heartbeats now). */
+  pauseExpiry(): void {
+    if (this.isExpiryPaused || this.isClosed) return;
+    this.isExpiryPaused = true;
+    this.logger.info({ agents: this.agents.size - this.expiredAgents.size }, 'expiry paused: heartbeats cannot be heard');
+  }
+
+  /** Expiry goes on; every live agent gets a full timeout from now to be heard again. */
+  resumeExpiry(): void {
+    if (!this.isExpiryPaused || this.isClosed) return;
+    this.isExpiryPaused = false;
+    const nowMs = this.clock.nowMs();
+    for (const agent of this.agents.values()) {
+      if (agent.isExpired) continue;
+      agent.deadlineMs = Math.max(agent.deadlineMs, nowMs + this.agentTimeoutMs);
+      this.schedule(agent, agent.deadlineMs, nowMs);
+    }
+    this.logger.info({ agents: this.agents.size - this.expiredAgents.size }, 'expiry resumed');
   }
 
   /** Stops every timer; later heartbeats are ignored. Records and `snapshot()` stay available. */
@@ -510,6 +534,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     if (this.isClosed || this.agents.get(agent.address) !== agent || agent.isExpired) return;
     try {
       const nowMs = this.clock.nowMs();
+      if (this.isExpiryPaused) return;
       if (nowMs < agent.deadlineMs) {
         this.schedule(agent, agent.deadlineMs, nowMs);
         return;
@@ -532,6 +557,8 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     try {
       const nowMs = this.clock.nowMs();
       if (!agent.isExpired) {
+        // paused: no timer until resumeExpiry() re-arms every live agent
+        if (this.isExpiryPaused) return;
         if (nowMs < agent.deadlineMs) this.schedule(agent, agent.deadlineMs, nowMs);
         else this.queueConfirm(agent);
       } else {

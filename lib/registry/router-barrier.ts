@@ -7,8 +7,10 @@
  *
  * Waiters that arrive while a round trip is under way wait for the next one (the current
  * invocation may already be behind them); one round trip serves every waiter queued before it.
- * When the round trip fails (not joined), the waiters fall back to `fallback`; when it takes
- * longer than `maxWaitMs` (a process or router far behind), they are released anyway.
+ * When the round trip fails (not joined), the waiters fall back to `fallback`. A round trip that
+ * takes longer than `retryAfterMs` is sent again (with a warning) while the first one may still
+ * come back: a slow round trip means a backlog, and releasing the waiters then would expire agents
+ * whose heartbeats are in that backlog.
  */
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -18,8 +20,8 @@ import { DropWarner } from './drop-warner.js';
 export interface RouterBarrierOptions {
   /** One round trip through the router to this session, e.g. `runtime.call(address, ['get_agent_class'])`. */
   roundTrip(): Promise<unknown>;
-  /** A round trip not back after this long releases its waiters. */
-  maxWaitMs: number;
+  /** A round trip not back after this long is sent again (its waiters keep waiting). */
+  retryAfterMs: number;
   /** Used when a round trip fails; default `afterCheckPhase()`. */
   fallback?: AfterPendingInput;
   clock?: Clock;
@@ -44,7 +46,7 @@ export class RouterBarrier {
   constructor(private readonly options: RouterBarrierOptions) {
     this.clock = options.clock ?? systemClock;
     this.fallback = options.fallback ?? afterCheckPhase({ clock: this.clock });
-    this.warnings = new DropWarner({ clock: this.clock, logger: options.logger ?? silentLogger(), message: 'router round trip did not confirm' });
+    this.warnings = new DropWarner({ clock: this.clock, logger: options.logger ?? silentLogger(), message: 'expiry confirmation round trip slow or failed' });
   }
 
   /** The `AfterPendingInput` to hand to LivenessTracker. */
@@ -74,14 +76,14 @@ export class RouterBarrier {
     this.waiting = new Set();
     this.isInFlight = true;
     let isSettled = false;
-    const settle = (outcome: 'done' | 'failed' | 'slow', err?: unknown): void => {
+    const settle = (outcome: 'done' | 'failed', err?: unknown): void => {
       if (isSettled) return;
       isSettled = true;
       this.clock.clearTimeout(this.timer);
       this.timer = undefined;
       this.isInFlight = false;
       if (this.isClosed) return;
-      if (outcome !== 'done') this.warnings.note(outcome, { waiters: batch.size, max_wait_ms: this.options.maxWaitMs, err });
+      if (outcome === 'failed') this.warnings.note('failed', { waiters: batch.size, err });
       for (const waiter of batch) {
         if (waiter.isCancelled) continue;
         if (outcome === 'failed') waiter.cancelFallback = this.fallback(waiter.fn);
@@ -89,19 +91,28 @@ export class RouterBarrier {
       }
       this.send();
     };
-    const timer = this.clock.setTimeout(() => settle('slow'), this.options.maxWaitMs);
-    timer.unref?.();
-    this.timer = timer;
-    let trip: Promise<unknown>;
-    try {
-      trip = this.options.roundTrip();
-    } catch (err) {
-      settle('failed', err);
-      return;
-    }
-    trip.then(
-      () => settle('done'),
-      (err: unknown) => settle('failed', err),
-    );
+    const trip = (): void => {
+      let promise: Promise<unknown>;
+      try {
+        promise = this.options.roundTrip();
+      } catch (err) {
+        settle('failed', err);
+        return;
+      }
+      promise.then(
+        () => settle('done'),
+        (err: unknown) => settle('failed', err),
+      );
+    };
+    const retry = (): void => {
+      if (isSettled || this.isClosed) return;
+      this.warnings.note('slow', { waiters: batch.size, retry_after_ms: this.options.retryAfterMs });
+      this.timer = this.clock.setTimeout(retry, this.options.retryAfterMs);
+      this.timer.unref?.();
+      trip();
+    };
+    this.timer = this.clock.setTimeout(retry, this.options.retryAfterMs);
+    this.timer.unref?.();
+    trip();
   }
 }

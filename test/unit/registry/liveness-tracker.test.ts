@@ -180,6 +180,22 @@ describe('LivenessTracker', () => {
       expect(pending.size()).toBe(0);
     });
 
+    it('expires nobody while paused and gives every live agent a full timeout on resume', async () => {
+      tracker.onHeartbeat(heartbeat('observatory.a', { acq: 3 }));
+      tracker.onHeartbeat(heartbeat('observatory.gone', { acq: 3 }));
+      await vi.advanceTimersByTimeAsync(6000);
+      tracker.onHeartbeat(heartbeat('observatory.a', { acq: 3 }));
+      tracker.pauseExpiry();
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(tracker.record('observatory.a')?.expired).toBe(false);
+      expect(tracker.record('observatory.gone')?.expired).toBe(true);
+      tracker.resumeExpiry();
+      await vi.advanceTimersByTimeAsync(4999);
+      expect(tracker.record('observatory.a')?.expired).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(tracker.record('observatory.a')).toMatchObject({ expired: true, time_expired: T0_S + 71 });
+    });
+
     it("confirms in Node's check phase by default", async () => {
       vi.useRealTimers();
       makeTracker({ afterPendingInput: undefined, agentTimeoutMs: 20 });

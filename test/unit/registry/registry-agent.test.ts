@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +35,7 @@ function fakeHost() {
   /** Calls the registry makes (its expiry confirmations); each answered by `answer`, at once by default. */
   const calls: Array<[string, unknown[] | undefined]> = [];
   const control = { answer: (): Promise<unknown> => Promise.resolve('RegistryAgent') };
+  const runtimeEvents = new EventEmitter();
   const publish = (topic: string, args: unknown[]): void => {
     const [message, feed] = args[0] as [Record<string, unknown>, Record<string, unknown>];
     publications.push({ topic, message, feed });
@@ -62,8 +64,12 @@ function fakeHost() {
       calls.push([procedure, args]);
       return control.answer();
     }) as RegistryHost['call'],
+    on: ((event: string, listener: (...a: unknown[]) => void) => runtimeEvents.on(event, listener)) as unknown as RegistryHost['on'],
   };
-  return { host, ops, logger, publications, subscriptions, calls, control };
+  /** The runtime's join (after which the registry can hear) and loss of the router. */
+  const join = (): boolean => runtimeEvents.emit('joined', true);
+  const leave = (): boolean => runtimeEvents.emit('left');
+  return { host, ops, logger, publications, subscriptions, calls, control, join, leave };
 }
 
 function args(overrides: Record<string, unknown> = {}): RegistryArgs {
@@ -78,6 +84,7 @@ describe('RegistryAgent', () => {
     h = fakeHost();
     registry = new RegistryAgent(h.host, { addressRoot: ROOT, args: args(overrides) });
     await registry.start();
+    h.join();
     await h.ops.runStartupOps();
     await vi.advanceTimersByTimeAsync(0);
     return registry;
@@ -203,6 +210,19 @@ describe('RegistryAgent', () => {
     answer!();
     await vi.advanceTimersByTimeAsync(0);
     expect(statusEvents().map((e) => e['event'])).toEqual(['agent.appeared', 'agent.expired']);
+  });
+
+  it('expires nobody while it cannot hear the router, and gives every agent a full timeout after it rejoins', async () => {
+    beat(`${ROOT}.a`, { acq: 3 });
+    await vi.advanceTimersByTimeAsync(1000);
+    h.leave();
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(sessionData()[`${ROOT}.a`]!['expired']).toBe(false);
+    h.join();
+    await vi.advanceTimersByTimeAsync(4999);
+    expect(sessionData()[`${ROOT}.a`]!['expired']).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(statusEvents().at(-1)).toMatchObject({ event: 'agent.expired', time: new WampFloat(T0_S + 26) });
   });
 
   it('uses --agent-timeout', async () => {
