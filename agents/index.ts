@@ -6,6 +6,10 @@ export const AGENT_CLASSES: AgentClassTable = {
     summary: 'demo agent: fake temperatures (acq), a counter (count), set_heartbeat, delay_task',
     load: async () => (await import('./fake-data/main.js')).main,
   },
+  HostManager: {
+    summary: "supervises this host's agents from the site file (manager, update, child_states) plus start/stop/suspend/kill/schedule/... tasks",
+    load: async () => (await import('./host-manager/main.js')).main,
+  },
   RegistryAgent: {
     summary: 'tracks every agent by its heartbeats: expiry, restarts, op codes (agent_operations, agent_status)',
     load: async () => (await import('./registry/main.js')).main,

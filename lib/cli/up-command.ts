@@ -100,7 +100,9 @@ async function up(values: Record<string, string | boolean | undefined>): Promise
   const child: ChildProcess = spawn(
     process.execPath,
     [ocsBin, 'agent', '--site-file', config.siteFile, '--site-host', hostKey, '--instance-id', hm.instanceId, '--state-dir', stateDir, '--log-dir', logDir],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    // Its own process group: a Ctrl-C in the terminal reaches only this command, which then
+    // stops the HostManager with one SIGINT (a second one would make it SIGKILL its agents).
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   child.stdout!.pipe(hmLog, { end: false });
   child.stderr!.pipe(hmLog, { end: false });
@@ -109,13 +111,15 @@ async function up(values: Record<string, string | boolean | undefined>): Promise
 
   const watcher = new WampConnection({ url: hub.wampServer, realm: hub.wampRealm, shouldReconnect: true, maxRetryDelayS: 2 });
   const seen = new Set<string>();
+  // Its own start is announced above; the progress lines are the agents it brings up.
+  const hmAddress = `${hub.addressRoot}.${hm.instanceId}`;
   watcher.on('join', (session) => {
     void session.subscribe(
       `${hub.addressRoot}..feeds.heartbeat`,
       (args) => {
         const feed = (args?.[0] as unknown[] | undefined)?.[1] as { agent_address?: unknown; agent_class?: unknown } | undefined;
         const address = typeof feed?.agent_address === 'string' ? feed.agent_address : undefined;
-        if (!address || seen.has(address)) return;
+        if (!address || seen.has(address) || address === hmAddress) return;
         seen.add(address);
         say(`up: ${address.slice(hub.addressRoot.length + 1)} (${String(feed?.agent_class ?? '?')})`);
       },

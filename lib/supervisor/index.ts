@@ -9,6 +9,8 @@ export {
   type SupervisorOptions,
   type SupervisorEvents,
   type SupervisorStatus,
+  type SupervisorPhase,
+  type ChildSummary,
   type VerbResult,
   type ChildResult,
   type InitReport,

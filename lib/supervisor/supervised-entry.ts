@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { ChildIdSchema, ChildSpecSchema, SignalSchema, type ChildSpec, type SignalName } from './child-record.js';
-import { DEFAULT_RESTART_POLICY, RESTART_MODES, type RestartMode } from './restart-policy.js';
+import type { Supervise } from '../site-config/supervise.js';
+import { ChildIdSchema, ChildSpecSchema, SignalSchema, type ChildSpec } from './child-record.js';
+import { DEFAULT_RESTART_POLICY, RESTART_MODES } from './restart-policy.js';
 
 /**
  * Input from the site file: one agent instance the supervisor manages. The agent layer builds
@@ -15,7 +16,7 @@ export type EntryManage = (typeof ENTRY_MANAGE)[number];
 /** Restart a heartbeat-ready agent whose heartbeats stayed expired this long (when enabled). */
 export const DEFAULT_HUNG_RESTART_AFTER_MS = 10_000;
 
-/** The site file's `supervise:` block, normalized (same shape as lib/site-config `Supervise`). */
+/** The site file's `supervise:` block, normalized: lib/site-config's `Supervise`, checked again here. */
 export const SuperviseSettingsSchema = z
   .object({
     restart: z.enum(RESTART_MODES).optional(),
@@ -29,17 +30,8 @@ export const SuperviseSettingsSchema = z
     restartOnExpired: z.boolean().optional(),
   })
   .strict();
-export interface SuperviseSettings {
-  restart?: RestartMode;
-  minUptimeS?: number;
-  maxFailures?: number | null;
-  failureWindowS?: number;
-  backoffInitialS?: number;
-  backoffMaxS?: number;
-  stopSignal?: SignalName;
-  stopTimeoutS?: number;
-  restartOnExpired?: boolean;
-}
+/** The same type as the site config's (one definition: lib/site-config/supervise.ts). */
+export type SuperviseSettings = Readonly<Supervise>;
 
 export const SupervisedEntrySchema = z
   .object({
@@ -77,7 +69,9 @@ const secondsToMs = (s: number) => Math.round(s * 1000);
 
 /**
  * The child spec for a site-file entry, or null for entries this supervisor does not run
- * (docker/* belong to a docker driver, ignore is not managed).
+ * (docker/* belong to a docker driver, ignore is not managed). `on-demand` entries start with
+ * target down and default to restart mode `never`: they run when asked for and are not brought
+ * back automatically when they exit (an explicit `supervise.restart` still wins).
  */
 export function planEntry(entry: SupervisedEntry): EntryPlan | null {
   const e = SupervisedEntrySchema.parse(entry);
@@ -85,6 +79,7 @@ export function planEntry(entry: SupervisedEntry): EntryPlan | null {
   const sv = e.supervise ?? {};
   const ready = e.ready ?? 'heartbeat';
   const restart = { ...DEFAULT_RESTART_POLICY };
+  if (e.manage === 'on-demand') restart.mode = 'never';
   if (sv.restart !== undefined) restart.mode = sv.restart;
   if (sv.minUptimeS !== undefined) restart.minUptimeMs = secondsToMs(sv.minUptimeS);
   if (sv.maxFailures !== undefined) restart.maxRestarts = sv.maxFailures;

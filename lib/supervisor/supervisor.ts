@@ -72,6 +72,11 @@ export interface SupervisorOptions {
   logDir?: string;
   /** Allow `create` (and `open` with a command): running arbitrary commands. Off by default. */
   allowExec?: boolean;
+  /**
+   * The environment every child starts from (e.g. lib/site-config `childEnv()`); a child's own
+   * `spec.env` and the supervisor markers are laid over it. Not persisted. Default: empty.
+   */
+  baseEnv?: Readonly<Record<string, string>>;
   /** keep: persisted desired state; up/down: force every target at startup (HostManager --initial-state). */
   initialState?: 'keep' | 'up' | 'down';
   pollIntervalMs?: number;
@@ -158,6 +163,15 @@ export interface SupervisorEvents {
   'supervisor.problem': [{ message: string }];
 }
 
+export interface ChildSummary {
+  id: string;
+  state: ChildState;
+  restarts: number;
+  isStuck: boolean;
+  ready: ChildSpec['ready'];
+  pid: number | null;
+}
+
 export interface SupervisorStatus {
   supervisor: {
     supervisor_id: string;
@@ -179,7 +193,8 @@ export interface SupervisorStatus {
   history: HistoryRecord[];
 }
 
-type Phase = 'new' | 'initialising' | 'running' | 'closing' | 'closed';
+export type SupervisorPhase = 'new' | 'initialising' | 'running' | 'closing' | 'closed';
+type Phase = SupervisorPhase;
 
 interface ChildRuntime {
   record: ChildRecord;
@@ -214,6 +229,7 @@ export class Supervisor {
   private readonly control: ProcessControl;
   private readonly pid: number;
   private readonly initialState: 'keep' | 'up' | 'down';
+  private readonly baseEnv: Readonly<Record<string, string>>;
   private readonly pollIntervalMs: number;
   private readonly persistDebounceMs: number;
   private readonly logRotateCheckMs: number;
@@ -257,12 +273,18 @@ export class Supervisor {
     this.control = options.processControl ?? new NodeProcessControl();
     this.pid = options.pid ?? process.pid;
     this.initialState = options.initialState ?? 'keep';
+    this.baseEnv = { ...(options.baseEnv ?? {}) };
     this.pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
     this.persistDebounceMs = options.persistDebounceMs ?? DEFAULT_PERSIST_DEBOUNCE_MS;
     this.logRotateCheckMs = options.logRotateCheckMs ?? DEFAULT_LOG_ROTATE_CHECK_MS;
     this.markerKey = this.stateFile;
     this.store = new StateStore(this.stateFile);
     this.historyLog = new HistoryLog(this.historyFile, options.history);
+  }
+
+  /** new → initialising → running → closing (die) → closed. Verbs work while running. */
+  get lifecycle(): SupervisorPhase {
+    return this.phase;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -475,6 +497,23 @@ export class Supervisor {
     return { ok, message: ok ? `stopped (${p.mode})` : `stopped; still alive: ${left.join(', ')}`, results: [] };
   }
 
+  /**
+   * SIGKILL to every live child's group at once, whatever the phase (a second SIGINT during a
+   * shutdown). Returns the ids signalled; their exits are handled as usual.
+   */
+  killAll(): string[] {
+    const ids: string[] = [];
+    for (const rt of this.liveChildren()) {
+      const c = rt.record.current;
+      if (c.pid === null || !c.isOperable) continue;
+      if (rt.handle === null && this.control.proc.probe(c.pid, c.startTicks).status !== 'alive') continue;
+      this.control.signal(c.pid, c.pgid, 'SIGKILL');
+      ids.push(rt.record.spec.id);
+    }
+    if (ids.length > 0) this.audit({ kind: 'event', id: null, event: 'supervisor.kill_all', message: `SIGKILL to ${ids.join(', ')}` });
+    return ids;
+  }
+
   private liveChildren(): ChildRuntime[] {
     return [...this.children.values()].filter((rt) => rt.record.current.pid !== null);
   }
@@ -651,7 +690,7 @@ export class Supervisor {
       this.queue.push({ id, event: { type: 'spawn_failed', message: `cannot open log files: ${(err as Error).message}` } });
       return;
     }
-    const env = { ...spec.env, [ENV_SUPERVISOR]: this.markerKey, [ENV_SUPERVISOR_ID]: this.supervisorId, [ENV_SUPERVISED_ID]: id };
+    const env = { ...this.baseEnv, ...spec.env, [ENV_SUPERVISOR]: this.markerKey, [ENV_SUPERVISOR_ID]: this.supervisorId, [ENV_SUPERVISED_ID]: id };
     const handle = this.control.spawn({ cmd: spec.cmd, cwd: spec.cwd, env, stdoutFd: fds.stdoutFd, stderrFd: fds.stderrFd });
     ChildLogFiles.closeFds(fds);
     rt.handle = handle;
@@ -904,6 +943,14 @@ export class Supervisor {
     return this.finish(verb, params, { ok, message, results });
   }
 
+  /**
+   * Records a request handled outside the verbs (a refusal by the agent layer, a config reload) in
+   * the audit trail, so every request is in the history file and the `history.appended` events.
+   */
+  recordRequest(verb: string, params: Record<string, unknown>, ok: boolean, message: string, id: string | null = null): void {
+    this.audit({ kind: 'request', id, verb, params, ok, message });
+  }
+
   /** Creates a child running an arbitrary command. Refused unless exec is enabled. */
   create(params: CreateParams): VerbResult {
     const raw = params as Record<string, unknown>;
@@ -1127,6 +1174,11 @@ export class Supervisor {
     return rt === undefined ? null : structuredClone(rt.record);
   }
 
+  /** One child's state without copying its record, or null when the id is not supervised. */
+  stateOf(id: string): ChildState | null {
+    return this.children.get(id)?.record.current.state ?? null;
+  }
+
   ids(): string[] {
     return [...this.children.keys()];
   }
@@ -1135,6 +1187,14 @@ export class Supervisor {
   childStates(): ChildStateEntry[] {
     const now = this.clock.nowMs();
     return [...this.children.values()].map((rt) => childStateEntry(rt.record, now));
+  }
+
+  /** A light per-child summary (no copies of records): for feeds and health checks every few seconds. */
+  summaries(): ChildSummary[] {
+    return [...this.children.values()].map((rt) => {
+      const c = rt.record.current;
+      return { id: rt.record.spec.id, state: c.state, restarts: c.restarts, isStuck: c.isStuck, ready: rt.record.spec.ready, pid: c.pid };
+    });
   }
 
   history(limit?: number): HistoryRecord[] {

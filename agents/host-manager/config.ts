@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { flagBoolean } from '../../lib/agent/agent-args.js';
+
+/** Seconds as a positive finite number (site files and the command line pass strings). */
+const positiveSeconds = z.coerce.number().refine((s) => Number.isFinite(s) && s > 0, { message: 'must be a number of seconds > 0' });
+
+/** The state directory when `--state-dir` is not given: `state` under the working directory. */
+export const DEFAULT_STATE_DIR = 'state';
+
+/**
+ * HostManager's own arguments (site-file `arguments:` of its instance, merged with the command
+ * line). `--initial-state` is OCS's (`up`/`down`; ours adds `keep`, the default: the persisted
+ * desired state). OCS's docker options are accepted so an OCS site file still loads; docker
+ * entries are not run by this HostManager.
+ */
+export const HostManagerArgsSchema = z
+  .object({
+    /** State file, lock, history and (without --log-dir) the children's log files. Relative: to --working-dir. */
+    state_dir: z.string().min(1).default(DEFAULT_STATE_DIR),
+    /** 0..99: several HostManagers on one host, each with its own state files and lock. */
+    instance_index: z.coerce.number().int().min(0).max(99).default(0),
+    /** Lets `create` (and `open` with a command) run arbitrary commands. Off by default. */
+    allow_exec: flagBoolean.default(false),
+    /** keep: the persisted desired state; up/down: force every child's target at startup. */
+    initial_state: z.enum(['keep', 'up', 'down']).default('keep'),
+    /** Instance id of the Registry whose heartbeat table gives readiness and liveness. */
+    registry_id: z.string().min(1).default('registry'),
+    /** What a shutdown (SIGINT/SIGTERM, stopping `manager`) does with the children. */
+    on_exit: z.enum(['stop', 'disown']).default('stop'),
+    /** Seconds between `/proc` polls of re-adopted children. */
+    poll_interval: positiveSeconds.default(1),
+    /** The child_states feed is published on every change and at least this often (seconds). */
+    feed_interval: positiveSeconds.default(5),
+    /** A heartbeat-ready child without a heartbeat for this long is expired when no registry runs (seconds). */
+    agent_timeout: positiveSeconds.default(5),
+    docker_compose: z.string().optional(),
+    docker_service_prefix: z.string().optional(),
+    docker_compose_bin: z.string().optional(),
+    quiet: flagBoolean.optional(),
+  })
+  .strict();
+
+export type HostManagerArgs = z.infer<typeof HostManagerArgsSchema>;
