@@ -2,6 +2,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { OcsEnv } from './env.js';
 import { formatPath, siteConfigError } from './issues.js';
+import { MANAGE } from './manage.js';
 import { FALLBACK_HOST, type HostConfig, type InstanceConfig, type SiteConfig } from './schema.js';
 import type { SiteFlags } from './site-argv.js';
 
@@ -55,8 +56,27 @@ export function requireHost(site: SiteConfig, file: string, hostname: string): {
 }
 
 /**
+ * The instance of a cluster service (top-level `services:`) that `hostKey` may run, or undefined
+ * when `instanceId` is no service instance. It runs on whichever of the service's hosts holds it,
+ * started by that host's HostManager (`on-demand`: never by the site file alone).
+ */
+function findServiceInstance(site: SiteConfig, file: string, hostKey: string, instanceId: string): InstanceConfig | undefined {
+  for (const [name, service] of Object.entries(site.services)) {
+    if (!service.instanceIds.includes(instanceId)) continue;
+    if (!service.hosts.includes(hostKey)) {
+      throw siteConfigError(file, [
+        { path: formatPath(['services', name, 'hosts']), message: `'${instanceId}' is an instance of service '${name}', which does not run on host '${hostKey}' (hosts: ${service.hosts.join(', ')})` },
+      ]);
+    }
+    return { agentClass: service.agentClass, instanceId, arguments: service.arguments, manage: MANAGE.ON_DEMAND, supervise: service.supervise };
+  }
+  return undefined;
+}
+
+/**
  * OCS's instance lookup on one host: by instance-id if given, else the unique instance of the
- * agent class. Given both, the entry's class must match.
+ * agent class. Given both, the entry's class must match. An instance-id not under the host may
+ * be an instance of a cluster service that lists the host.
  */
 export function findInstance(
   site: SiteConfig,
@@ -69,7 +89,7 @@ export function findInstance(
   const fail = (message: string) => siteConfigError(file, [{ path, message }]);
   const { instanceId, agentClass } = wanted;
   if (instanceId !== undefined) {
-    const found = host.agentInstances.find((i) => i.instanceId === instanceId);
+    const found = host.agentInstances.find((i) => i.instanceId === instanceId) ?? findServiceInstance(site, file, hostKey, instanceId);
     if (found === undefined) {
       const elsewhere = Object.entries(site.hosts)
         .filter(([, h]) => h.agentInstances.some((i) => i.instanceId === instanceId))
