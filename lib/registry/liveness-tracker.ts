@@ -22,7 +22,8 @@
  *   stored ones; an op it stops listing is dropped with an `agent.op_changed` (after: null).
  * - Expired agents are forgotten `retentionMs` after they expired (Infinity: never, as OCS).
  * - Junk heartbeats are dropped with a rate-limited warning (heartbeat-parser.ts); nothing a
- *   peer sends can throw out of `onHeartbeat`.
+ *   peer sends can throw out of `onHeartbeat`. Lifecycle lines (agent appeared, expired, ...)
+ *   are logged within a budget (log-budget.ts), so a burst of 10k changes is one summary line.
  * - At most `maxAgents` agents are tracked. When full, a new address first evicts the agent that
  *   has been expired longest (`agent.forgotten`, reason `evicted`); if no agent is expired, the
  *   new address is dropped (reason `tracker_full`) until one expires. A flood of fake addresses
@@ -40,6 +41,7 @@ import type { SingleSampleBlock } from '../feeds/feed.js';
 import { encodeRecord, type AgentRecord, type WireAgentRecord } from './agent-record.js';
 import type { AgentStatusEvent, ForgetReason } from './agent-status-event.js';
 import { DropWarner } from './drop-warner.js';
+import { LogBudget } from './log-budget.js';
 import { MAX_NAME_LENGTH, MAX_OPS_PER_AGENT, agentAddressProblem, parseHeartbeat, type Heartbeat, type HeartbeatParseOptions } from './heartbeat-parser.js';
 import { LIVENESS_SNAPSHOT_VERSION, LivenessSnapshotSchema, SnapshotAgentSchema, type LivenessSnapshot } from './liveness-snapshot.js';
 import { operationField } from './operation-field.js';
@@ -126,6 +128,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
   private readonly parseOptions: Required<HeartbeatParseOptions>;
   private readonly drops: DropWarner;
   private readonly fieldWarnings: DropWarner;
+  private readonly lifecycleLog: LogBudget;
   private readonly afterPendingInput: AfterPendingInput;
   private isClosed = false;
   private isExpiryPaused = false;
@@ -151,6 +154,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     const warnOptions = { clock: this.clock, logger: this.logger, intervalMs: options.warnIntervalMs };
     this.drops = new DropWarner({ ...warnOptions, message: 'heartbeat dropped' });
     this.fieldWarnings = new DropWarner({ ...warnOptions, message: 'improper field name, op skipped in agent_operations' });
+    this.lifecycleLog = new LogBudget({ clock: this.clock, logger: this.logger });
   }
 
   /**
@@ -325,6 +329,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     }
     this.drops.close();
     this.fieldWarnings.close();
+    this.lifecycleLog.close();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -359,7 +364,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     const agent = this.newAgent(beat.agentAddress, beat.agentClass, beat.sessionId, opCodes, nowMs, nowMs);
     this.agents.set(agent.address, agent);
     this.schedule(agent, agent.deadlineMs, nowMs);
-    this.logger.info({ agent_address: agent.address, agent_class: agent.agentClass }, 'agent appeared');
+    this.lifecycleLog.info({ agent_address: agent.address, agent_class: agent.agentClass }, 'agent appeared');
     this.emitChange({ event: 'agent.appeared', ...this.eventBase(agent, nowMs), record: toRecord(agent) });
     return true;
   }
@@ -432,7 +437,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     const timeExpiredBeforeS = (agent.expiredAtMs ?? nowMs) / 1000;
     this.unexpire(agent);
     if (beat.opCodes !== null) this.replaceOpCodes(agent, beat.opCodes);
-    this.logger.info({ agent_address: agent.address, agent_class: agent.agentClass }, 'agent recovered');
+    this.lifecycleLog.info({ agent_address: agent.address, agent_class: agent.agentClass }, 'agent recovered');
     this.emitChange({
       event: 'agent.recovered',
       ...this.eventBase(agent, nowMs),
@@ -450,7 +455,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     agent.sessionId = beat.sessionId;
     if (beat.agentClass !== null) agent.agentClass = beat.agentClass;
     this.replaceOpCodes(agent, beat.opCodes ?? {});
-    this.logger.info({ agent_address: agent.address, agent_class: agent.agentClass, session_id: agent.sessionId, was_expired: wasExpired }, 'agent restarted');
+    this.lifecycleLog.info({ agent_address: agent.address, agent_class: agent.agentClass, session_id: agent.sessionId, was_expired: wasExpired }, 'agent restarted');
     this.emitChange({
       event: 'agent.restarted',
       ...this.eventBase(agent, nowMs),
@@ -480,7 +485,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     for (const name of agent.opCodes.keys()) agent.opCodes.set(name, OpCode.EXPIRED);
     this.expiredAgents.add(agent);
     this.scheduleForget(agent, nowMs);
-    this.logger.info({ agent_address: agent.address, agent_class: agent.agentClass, last_beat_ms: agent.lastBeatMs }, 'agent expired');
+    this.lifecycleLog.info({ agent_address: agent.address, agent_class: agent.agentClass, last_beat_ms: agent.lastBeatMs }, 'agent expired');
     this.emitChange({ event: 'agent.expired', ...this.eventBase(agent, nowMs), op_codes_before: opCodesBefore, record: toRecord(agent) });
   }
 
@@ -490,7 +495,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     this.cancelConfirm(agent);
     this.agents.delete(agent.address);
     this.expiredAgents.delete(agent);
-    this.logger.info({ agent_address: agent.address, agent_class: agent.agentClass, reason }, 'agent forgotten');
+    this.lifecycleLog.info({ agent_address: agent.address, agent_class: agent.agentClass, reason }, 'agent forgotten');
     this.emitChange({ event: 'agent.forgotten', ...this.eventBase(agent, nowMs), reason, record: toRecord(agent) });
   }
 
