@@ -2,78 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { SignalName } from '../../../lib/supervisor/child-record.js';
-import { ProcIdentity, type ProcStat } from '../../../lib/supervisor/proc-identity.js';
-import type { ProcessControl, SignalOutcome, SpawnHandle, SpawnRequest } from '../../../lib/supervisor/process-control.js';
 import { Supervisor } from '../../../lib/supervisor/supervisor.js';
-
-interface FakeProcess {
-  pid: number;
-  state: string;
-  startTicks: number;
-  env: Record<string, string>;
-  onExit: ((code: number | null, signal: string | null) => void)[];
-}
-
-/** In-memory /proc. */
-class FakeProc extends ProcIdentity {
-  readonly table = new Map<number, FakeProcess>();
-  override readStat(pid: number): ProcStat | null {
-    const p = this.table.get(pid);
-    return p ? { pid, comm: 'fake', state: p.state, ppid: 1, pgrp: pid, session: pid, startTicks: p.startTicks } : null;
-  }
-  override bootId(): string {
-    return 'fake-boot';
-  }
-  override pids(): number[] {
-    return [...this.table.keys()];
-  }
-  override environ(pid: number): Record<string, string> | null {
-    return this.table.get(pid)?.env ?? null;
-  }
-}
-
-/** Spawns nothing; records signals; processes die when a test says so (or on signals listed in `diesOn`). */
-class FakeControl implements ProcessControl {
-  readonly proc = new FakeProc();
-  readonly signals: [number, SignalName][] = [];
-  readonly spawns: SpawnRequest[] = [];
-  diesOn = new Set<SignalName>(['SIGINT', 'SIGTERM', 'SIGKILL']);
-  private nextPid = 1000;
-
-  spawn(req: SpawnRequest): SpawnHandle {
-    const pid = this.nextPid++;
-    const p: FakeProcess = { pid, state: 'S', startTicks: pid * 10, env: req.env, onExit: [] };
-    this.proc.table.set(pid, p);
-    this.spawns.push(req);
-    return { pid, onExit: (l) => void p.onExit.push(l), onError: () => {}, detach: () => void (p.onExit = []) };
-  }
-
-  signal(pid: number, _pgid: number | null, signal: SignalName): SignalOutcome {
-    this.signals.push([pid, signal]);
-    const p = this.proc.table.get(pid);
-    if (p === undefined) return 'gone';
-    if (signal === 'SIGSTOP') p.state = 'T';
-    if (signal === 'SIGCONT') p.state = 'S';
-    if (this.diesOn.has(signal) && (signal === 'SIGKILL' || p.state !== 'T')) queueMicrotask(() => this.exit(pid, null, signal));
-    return 'sent';
-  }
-
-  signalGroup(): SignalOutcome {
-    return 'gone';
-  }
-
-  isPermitted(pid: number): boolean {
-    return this.proc.table.has(pid);
-  }
-
-  exit(pid: number, code: number | null, signal: string | null = null): void {
-    const p = this.proc.table.get(pid);
-    if (p === undefined) return;
-    this.proc.table.delete(pid);
-    for (const l of p.onExit) l(code, signal);
-  }
-}
+import { FakeControl } from '../../fixtures/host-manager-fakes.js';
 
 let dir: string;
 let control: FakeControl;
