@@ -180,7 +180,7 @@ export class Broker {
       const eventDetails = sub.match === 'exact' ? details : withTopic(details, topic);
       const msg = withPayload([MSG.EVENT, sub.id, publicationId, eventDetails], args, kwargs);
       const jsonText = tail === undefined ? undefined : `[36,${sub.id},${publicationId},${JSON.stringify(eventDetails)}${tail}`;
-      const frames: (Buffer | undefined)[] = [undefined, undefined, undefined, undefined];
+      const frames: (Buffer | string | undefined)[] = [undefined, undefined, undefined, undefined];
       for (const s of sub.subscribers) {
         if (s === skipSelf || !s.isOpen) continue;
         if (hasFilters) {

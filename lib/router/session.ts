@@ -1,4 +1,4 @@
-import type { FrameCodec } from '../wamp/codec.js';
+import { encodeJson, type FrameCodec } from '../wamp/codec.js';
 import type { AuthIdentity } from './auth.js';
 import type { Authorizer } from './authorizer.js';
 import { SequentialIds } from './ids.js';
@@ -13,6 +13,8 @@ export interface Peer {
   readonly codec: FrameCodec | undefined;
   /** Sends one encoded frame (WebSocket peers). */
   write(frame: Buffer): void;
+  /** Sends one message given as its JSON text, framed for the peer's JSON codec (optional: else `write`). */
+  writeJsonText?(text: string): void;
   /** Hands one message over unencoded (in-process peers). */
   deliver(msg: unknown[]): void;
   /** Closes the transport; `reason` is for the WebSocket close frame. */
@@ -60,9 +62,11 @@ export class Session {
 
   /** Encodes and sends one message. `special` is the codec hint (payload holds WampFloat/bytes). */
   send(msg: unknown[], special = false): void {
-    const codec = this.peer.codec;
-    if (codec === undefined) this.peer.deliver(msg);
-    else this.peer.write(codec.encode(msg, special));
+    const peer = this.peer;
+    const codec = peer.codec;
+    if (codec === undefined) peer.deliver(msg);
+    else if (codec.isJson && peer.writeJsonText !== undefined) peer.writeJsonText(encodeJson(msg, special));
+    else peer.write(codec.encode(msg, special));
   }
 
   /**
@@ -70,28 +74,36 @@ export class Session {
    * sender's own payload text: JSON receivers get it without re-encoding the payload.
    */
   sendRelay(msg: unknown[], special: boolean, jsonText: string | undefined): void {
-    const codec = this.peer.codec;
-    if (codec === undefined) this.peer.deliver(msg);
-    else if (jsonText !== undefined && codec.isJson) this.peer.write(codec.frameFromJsonText(jsonText));
-    else this.peer.write(codec.encode(msg, special));
+    const peer = this.peer;
+    const codec = peer.codec;
+    if (codec === undefined) peer.deliver(msg);
+    else if (codec.isJson) {
+      const text = jsonText ?? encodeJson(msg, special);
+      if (peer.writeJsonText !== undefined) peer.writeJsonText(text);
+      else peer.write(codec.frameFromJsonText(text));
+    } else peer.write(codec.encode(msg, special));
   }
 
   /**
    * Sends a message shared by many receivers: encoded at most once per serializer, the frame
-   * kept in `frames` (indexed by codec.index) for the next receiver. `jsonText` as in sendRelay.
+   * (or for JSON codecs the text) kept in `frames` (indexed by codec.index) for the next
+   * receiver. `jsonText` as in sendRelay.
    */
-  sendShared(msg: unknown[], special: boolean, frames: (Buffer | undefined)[], jsonText?: string): void {
-    const codec = this.peer.codec;
+  sendShared(msg: unknown[], special: boolean, frames: (Buffer | string | undefined)[], jsonText?: string): void {
+    const peer = this.peer;
+    const codec = peer.codec;
     if (codec === undefined) {
-      this.peer.deliver(msg);
+      peer.deliver(msg);
       return;
     }
     let frame = frames[codec.index];
     if (frame === undefined) {
-      frame = jsonText !== undefined && codec.isJson ? codec.frameFromJsonText(jsonText) : codec.encode(msg, special);
+      frame = codec.isJson ? (jsonText ?? encodeJson(msg, special)) : codec.encode(msg, special);
       frames[codec.index] = frame;
     }
-    this.peer.write(frame);
+    if (typeof frame !== 'string') peer.write(frame);
+    else if (peer.writeJsonText !== undefined) peer.writeJsonText(frame);
+    else peer.write(codec.frameFromJsonText(frame));
   }
 
   /** Session details as the meta API reports them. */

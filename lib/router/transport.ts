@@ -16,39 +16,63 @@ import type { Peer } from './session.js';
 const PRESSURE_POLL_MS = 20;
 
 /**
- * Write coalescing: the first frame a peer sends in a tick corks its socket, and all corked
- * sockets are uncorked together after the I/O phase (setImmediate), so the frames one poll of input
- * produces for a peer leave in one writev instead of one syscall each.
+ * Write coalescing: the frames a peer is sent during one tick are queued (payload buffers or
+ * JSON texts) and written after the I/O phase (setImmediate) as one buffer with their
+ * WebSocket headers, so the frames one poll of input produces for a peer leave in one write
+ * instead of one syscall each, without a Buffer per frame on the way.
  */
-interface Corkable {
-  cork(): void;
-  uncork(): void;
-}
-const corked: Corkable[] = [];
+const queued: WebSocketPeer[] = [];
 let isFlushScheduled = false;
 
-function flushCorked(): void {
+function flushQueued(): void {
   isFlushScheduled = false;
-  for (let i = 0; i < corked.length; i++) corked[i]!.uncork();
-  corked.length = 0;
+  for (let i = 0; i < queued.length; i++) queued[i]!.flush();
+  queued.length = 0;
 }
 
-function writeFrameHeader(out: Buffer, first: number, n: number, h: number): void {
-  out[0] = first;
-  if (h === 2) out[1] = n;
-  else if (h === 4) {
-    out[1] = 126;
-    out.writeUInt16BE(n, 2);
-  } else {
-    out[1] = 127;
-    out.writeUInt32BE(Math.floor(n / 0x100000000), 2);
-    out.writeUInt32BE(n >>> 0, 6);
+/** A peer's queue is written at once when it grows past this (and frames this large go uncopied). */
+const COALESCE_MAX_BYTES = 64 * 1024;
+
+function headerSize(n: number): number {
+  return n < 126 ? 2 : n < 65536 ? 4 : 10;
+}
+
+function writeFrameHeader(out: Buffer, o: number, first: number, n: number): number {
+  out[o] = first;
+  if (n < 126) {
+    out[o + 1] = n;
+    return o + 2;
   }
+  if (n < 65536) {
+    out[o + 1] = 126;
+    out[o + 2] = n >>> 8;
+    out[o + 3] = n & 0xff;
+    return o + 4;
+  }
+  out[o + 1] = 127;
+  out.writeUInt32BE(Math.floor(n / 0x100000000), o + 2);
+  out.writeUInt32BE(n >>> 0, o + 6);
+  return o + 10;
+}
+
+type Utf8Writer = Buffer & { utf8Write(s: string, offset: number, length: number): number };
+
+interface WsInternals {
+  _socket?: Socket;
+  _sender?: { sendFrame(list: unknown[], cb?: unknown): void };
 }
 
 class WebSocketPeer implements Peer {
   private pressureTimer: ReturnType<typeof setInterval> | undefined;
-  private isCorked = false;
+  /** frames waiting for the flush: payload buffers or JSON texts, with their payload byte lengths */
+  private readonly pending: (Buffer | string)[] = [];
+  private readonly pendingLengths: number[] = [];
+  /** bytes of the pending frames, headers included */
+  private pendingBytes = 0;
+  private isQueued = false;
+  private readonly socket: Socket | undefined;
+  private readonly first: number;
+  private readonly jsonSuffix: string;
   /** a frame or pong arrived since the last liveness check */
   hasActivity = true;
   isPingOutstanding = false;
@@ -60,50 +84,104 @@ class WebSocketPeer implements Peer {
     private readonly limits: RouterConfig['limits'],
     private readonly logger: Logger,
   ) {
+    // ws keeps its socket in `_socket` and writes its own frames (pong, close) through
+    // `_sender.sendFrame`: pending frames go out first, so the order on the wire is the order
+    // of the calls.
+    const internals = ws as unknown as WsInternals;
+    this.socket = internals._socket;
+    this.first = codec.isBinary ? 0x82 : 0x81;
+    this.jsonSuffix = codec.subprotocol === 'wamp.2.json.batched' ? '\u001e' : '';
+    const sender = internals._sender;
+    if (sender !== undefined) {
+      const sendFrame = sender.sendFrame;
+      sender.sendFrame = (list, cb) => {
+        if (this.pending.length > 0) this.flush();
+        sendFrame.call(sender, list, cb);
+      };
+    }
   }
 
   write(frame: Buffer): void {
-    const ws = this.ws;
-    if (ws.readyState !== 1) return;
-    // ws keeps its socket in `_socket`; it has no public accessor
-    const socket = (ws as unknown as { _socket?: Socket })._socket;
-    if (socket === undefined || socket.destroyed) return;
-    if (!this.isCorked) {
-      socket.cork();
-      this.isCorked = true;
-      corked.push(this);
-      if (!isFlushScheduled) {
-        isFlushScheduled = true;
-        setImmediate(flushCorked);
-      }
-    }
-    // Server frames are unmasked and, with permessage-deflate off, ws writes its own frames
-    // (pong, close) straight to the socket too, so writing whole frames here keeps the order.
-    // Small frames go out as one buffer (header and payload), large ones without a copy.
-    const n = frame.length;
-    const h = n < 126 ? 2 : n < 65536 ? 4 : 10;
-    const first = this.codec.isBinary ? 0x82 : 0x81;
-    if (n <= 16384) {
-      const out = Buffer.allocUnsafe(h + n);
-      writeFrameHeader(out, first, n, h);
-      frame.copy(out, h);
-      socket.write(out);
-    } else {
-      const header = Buffer.allocUnsafe(h);
-      writeFrameHeader(header, first, n, h);
-      socket.write(header);
-      socket.write(frame);
-    }
-    if (ws.bufferedAmount > this.limits.outbound_high_water_bytes) this.onPressure();
+    this.enqueue(frame, frame.length);
   }
 
-  /** Called by flushCorked. */
-  cork(): void {}
+  /** One message as its JSON text (JSON codecs only). */
+  writeJsonText(text: string): void {
+    if (this.jsonSuffix !== '') text += this.jsonSuffix;
+    this.enqueue(text, Buffer.byteLength(text, 'utf8'));
+  }
 
-  uncork(): void {
-    if (!this.isCorked) return;
-    this.isCorked = false;
-    (this.ws as unknown as { _socket?: Corkable })._socket?.uncork();
+  private enqueue(frame: Buffer | string, n: number): void {
+    if (this.ws.readyState !== 1) return;
+    const socket = this.socket;
+    if (socket === undefined || socket.destroyed) return;
+    this.pending.push(frame);
+    this.pendingLengths.push(n);
+    this.pendingBytes += headerSize(n) + n;
+    if (!this.isQueued) {
+      this.isQueued = true;
+      queued.push(this);
+      if (!isFlushScheduled) {
+        isFlushScheduled = true;
+        setImmediate(flushQueued);
+      }
+    }
+    if (this.pendingBytes >= COALESCE_MAX_BYTES) this.flush();
+    if (this.ws.bufferedAmount + this.pendingBytes > this.limits.outbound_high_water_bytes) this.onPressure();
+  }
+
+  /** Writes the pending frames (flushQueued, a large queue, or before ws writes a frame of its own). */
+  flush(): void {
+    this.isQueued = false;
+    const frames = this.pending;
+    const count = frames.length;
+    if (count === 0) return;
+    const lengths = this.pendingLengths;
+    const total = this.pendingBytes;
+    this.pendingBytes = 0;
+    const socket = this.socket;
+    if (socket === undefined || socket.destroyed) {
+      frames.length = 0;
+      lengths.length = 0;
+      return;
+    }
+    const first = this.first;
+    if (total <= COALESCE_MAX_BYTES) {
+      const out = Buffer.allocUnsafe(total) as Utf8Writer;
+      let o = 0;
+      for (let i = 0; i < count; i++) {
+        const f = frames[i]!;
+        const n = lengths[i]!;
+        o = writeFrameHeader(out, o, first, n);
+        if (typeof f === 'string') out.utf8Write(f, o, n);
+        else f.copy(out, o);
+        o += n;
+      }
+      socket.write(out);
+    } else {
+      // large frames go without a copy, the small ones between them in one buffer each
+      socket.cork();
+      for (let i = 0; i < count; i++) {
+        const f = frames[i]!;
+        const n = lengths[i]!;
+        const h = headerSize(n);
+        if (n <= 16384) {
+          const out = Buffer.allocUnsafe(h + n) as Utf8Writer;
+          writeFrameHeader(out, 0, first, n);
+          if (typeof f === 'string') out.utf8Write(f, h, n);
+          else f.copy(out, h);
+          socket.write(out);
+        } else {
+          const header = Buffer.allocUnsafe(h);
+          writeFrameHeader(header, 0, first, n);
+          socket.write(header);
+          socket.write(typeof f === 'string' ? Buffer.from(f, 'utf8') : f);
+        }
+      }
+      socket.uncork();
+    }
+    frames.length = 0;
+    lengths.length = 0;
   }
 
   deliver(): void {
@@ -112,6 +190,7 @@ class WebSocketPeer implements Peer {
 
   close(code: number, reason: string): void {
     this.stopPressureTimer();
+    if (this.pending.length > 0) this.flush();
     const ws = this.ws;
     if (ws.readyState === 0 || ws.readyState === 1) ws.close(code, reason);
   }
