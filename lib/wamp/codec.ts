@@ -276,24 +276,31 @@ function reviveBinary(v: unknown, flags: DecodeFlags, depth: number): unknown {
 const SCRATCH_FLAGS: DecodeFlags = { special: false };
 
 const EXPONENT = /\d[eE][-+\d]/;
-const SIXTEEN_DIGITS = /\d{16}/;
 
 /**
- * Cheap pre-check (native searches): text that can hold an integral float literal has a
- * `<digit>.0…` not followed by another digit, an exponent, or 16+ digits in a row (a double
- * with that many integer digits rounds to an integer). Only then is the exact scan needed.
+ * Cheap pre-check: text that can hold an integral float literal has an exponent, or a `.`
+ * after a digit whose fraction digits are all zeros (`1.0`, `2.000`), or with 16+ digits on
+ * one side of it (a double with that many digits may round to an integer). Only then is the
+ * exact scan needed.
  */
 function mayHoldIntegralFloat(text: string): boolean {
-  let i = text.indexOf('.0');
-  while (i > 0) {
-    if (isDigit(text.charCodeAt(i - 1))) {
-      let j = i + 2;
-      while (text.charCodeAt(j) === 48) j++;
-      if (!isDigit(text.charCodeAt(j))) return true;
+  let i = text.indexOf('.');
+  while (i >= 0) {
+    let k = i - 1;
+    while (isDigit(text.charCodeAt(k))) k--;
+    const before = i - 1 - k;
+    if (before === 0) {
+      i = text.indexOf('.', i + 1);
+      continue;
     }
-    i = text.indexOf('.0', i + 2);
+    if (before >= 16) return true;
+    let j = i + 1;
+    let isZerosOnly = true;
+    for (let c = text.charCodeAt(j); isDigit(c); c = text.charCodeAt(++j)) if (c !== 48) isZerosOnly = false;
+    if (j > i + 1 && (isZerosOnly || j - i - 1 >= 16)) return true;
+    i = text.indexOf('.', j);
   }
-  return EXPONENT.test(text) || SIXTEEN_DIGITS.test(text);
+  return EXPONENT.test(text);
 }
 
 /** Decodes one JSON text. Sets `flags.special` when the result holds a WampFloat or Uint8Array. */
