@@ -243,6 +243,88 @@ class WebSocketPeer implements Peer {
   }
 }
 
+interface ReceiverInternals {
+  write(chunk: Buffer): boolean;
+  _state: number;
+  _bufferedBytes: number;
+  _fragmented: number;
+  _opcode: number;
+  _errored: boolean;
+  _maxPayload: number;
+  _writableState?: { length: number };
+}
+
+/** XORs `n` bytes of `buf` from `start` with the 4-byte mask at `maskAt` (in place). */
+function unmaskInPlace(buf: Buffer, maskAt: number, start: number, n: number): void {
+  const m0 = buf[maskAt]!;
+  const m1 = buf[maskAt + 1]!;
+  const m2 = buf[maskAt + 2]!;
+  const m3 = buf[maskAt + 3]!;
+  const end = start + n;
+  let i = start;
+  for (; i + 3 < end; i += 4) {
+    buf[i] ^= m0;
+    buf[i + 1] ^= m1;
+    buf[i + 2] ^= m2;
+    buf[i + 3] ^= m3;
+  }
+  if (i < end) buf[i++] ^= m0;
+  if (i < end) buf[i++] ^= m1;
+  if (i < end) buf[i] ^= m2;
+}
+
+/**
+ * Receive fast path: ws hands every socket chunk to its receiver's `write`. While the
+ * connection is open and the receiver holds nothing (no partial frame, no fragmented message),
+ * complete single-frame text and binary messages at the start of the chunk (masked, no RSV
+ * bits, 16-bit length at most, within maxPayload) are unmasked and handed to `onMessage`
+ * directly; the first frame that is anything else, or incomplete, and all that follows it go to
+ * ws's receiver as before, which keeps ws's handling of control frames, fragments, limits and
+ * errors.
+ */
+function installFastReceive(ws: WebSocket, onMessage: (frame: Buffer) => void): void {
+  const receiver = (ws as unknown as { _receiver?: ReceiverInternals })._receiver;
+  if (receiver === undefined || typeof receiver.write !== 'function' || typeof receiver._bufferedBytes !== 'number' || typeof receiver._state !== 'number') return;
+  const write = receiver.write;
+  const maxPayload = receiver._maxPayload;
+  receiver.write = (chunk: Buffer): boolean => {
+    let off = 0;
+    const end = chunk.length;
+    while (
+      off < end &&
+      ws.readyState === 1 &&
+      receiver._state === 0 &&
+      receiver._bufferedBytes === 0 &&
+      receiver._fragmented === 0 &&
+      receiver._opcode !== 0x08 &&
+      !receiver._errored &&
+      (receiver._writableState === undefined || receiver._writableState.length === 0)
+    ) {
+      if (off + 2 > end) break;
+      const b0 = chunk[off]!;
+      if (b0 !== 0x81 && b0 !== 0x82) break;
+      const b1 = chunk[off + 1]!;
+      if ((b1 & 0x80) === 0) break;
+      let n = b1 & 0x7f;
+      let h = 2;
+      if (n === 126) {
+        if (off + 4 > end) break;
+        n = (chunk[off + 2]! << 8) | chunk[off + 3]!;
+        h = 4;
+      } else if (n === 127) break;
+      if (maxPayload > 0 && n > maxPayload) break;
+      const start = off + h + 4;
+      if (start + n > end) break;
+      unmaskInPlace(chunk, off + h, start, n);
+      off = start + n;
+      onMessage(chunk.subarray(start, off));
+    }
+    if (off === 0) return write.call(receiver, chunk);
+    if (off < end) return write.call(receiver, chunk.subarray(off));
+    return true;
+  };
+}
+
 function offeredProtocols(req: IncomingMessage): string[] {
   const h = req.headers['sec-websocket-protocol'];
   if (h === undefined) return [];
@@ -306,9 +388,8 @@ export function createWebSocketTransport(router: Router, config: RouterConfig, l
     ws.on('pong', () => {
       peer.hasActivity = true;
     });
-    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
+    const onMessage = (frame: Buffer): void => {
       peer.hasActivity = true;
-      const frame = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
       const messages: unknown[] = [];
       const texts: string[] | undefined = codec.isJson ? [] : undefined;
       try {
@@ -321,7 +402,11 @@ export function createWebSocketTransport(router: Router, config: RouterConfig, l
         if (session.state === 'closed') return;
         router.handleMessage(session, messages[i], flags.special, texts?.[i]);
       }
+    };
+    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
+      onMessage(Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data));
     });
+    installFastReceive(ws, onMessage);
     ws.on('close', () => {
       peers.delete(peer);
       router.transportClosed(session);
