@@ -18,6 +18,8 @@ import type { Ids } from '../../lib/supervisor/verb-params.js';
 import type { HostManagerArgs } from './config.js';
 import { buildEntries, type EntryContext, type SkippedEntry } from './entries.js';
 import { ChildLiveness } from './liveness.js';
+import { OrchestratorBinding } from './orchestrator-binding.js';
+import { clusterEntries } from './orchestrator-entries.js';
 import {
   CancelParamsSchema,
   CreateOpParamsSchema,
@@ -150,6 +152,8 @@ export class HostManager {
   readonly events = new EventEmitter<HostManagerEvents>();
   readonly liveness: ChildLiveness;
   readonly feed: Feed;
+  /** The cluster orchestrator (process `orchestrator`), when the site file has `services:`. */
+  readonly orchestrator: OrchestratorBinding | null = null;
   private readonly clock: Clock;
   private readonly args: HostManagerArgs;
   private readonly stateDir: string;
@@ -210,6 +214,25 @@ export class HostManager {
     this.feed = runtime.registerFeed('child_states', { record: true, aggParams: { frame_length: 60 }, bufferTimeS: 1e9 });
     runtime.on('joined', () => this.liveness.onJoined());
     this.registerOps();
+    if (Object.keys(options.site.services).length > 0) {
+      this.serviceEntries = clusterEntries(options.site, this.entryContext);
+      this.orchestrator = new OrchestratorBinding({
+        runtime,
+        supervisor: () => this.supervisor,
+        site: options.site,
+        host: options.hostKey,
+        hmInstanceId: options.instanceId,
+        addressRoot: options.addressRoot,
+        registryId: options.args.registry_id,
+        stateFile: resolve(this.stateDir, `orchestrator-${String(options.args.instance_index).padStart(2, '0')}.json`),
+        accessPolicy: options.accessPolicy,
+        clock: this.clock,
+        options: {
+          ...(options.args.failover_grace !== undefined ? { failoverGraceMs: options.args.failover_grace * 1000 } : {}),
+          ...(options.args.ready_period !== undefined ? { readyPeriodMs: options.args.ready_period * 1000 } : {}),
+        },
+      });
+    }
   }
 
   /** The running supervisor, or null (before `open`, after `manager` stopped). */
@@ -285,6 +308,7 @@ export class HostManager {
       return Promise.resolve({ ok: true, message: 'not running', results: [] });
     }
     this.runtime.logger.info({ mode }, 'stopping the supervisor');
+    this.orchestrator?.beforeSupervisorClose(mode);
     this.closing = sup.die({ mode, timeoutMs }).finally(() => {
       this.clock.clearInterval(this.feedTimer);
       this.feedTimer = undefined;

@@ -33,6 +33,10 @@ export const HostManagerArgsSchema = z
     feed_interval: positiveSeconds.default(5),
     /** A heartbeat-ready child without a heartbeat for this long is expired when no registry runs (seconds). */
     agent_timeout: positiveSeconds.default(5),
+    /** Orchestrator (site file with services:): a host must be not alive this long before its instances fail over (seconds; default 5). */
+    failover_grace: positiveSeconds.optional(),
+    /** Orchestrator: between a claim and the start of an instance (seconds; default 3). */
+    ready_period: positiveSeconds.optional(),
     docker_compose: z.string().optional(),
     docker_service_prefix: z.string().optional(),
     docker_compose_bin: z.string().optional(),

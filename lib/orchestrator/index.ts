@@ -3,6 +3,7 @@ export {
   Orchestrator,
   DEFAULT_ORCHESTRATOR_OPTIONS,
   COMMAND_TYPES,
+  HELD_STATES,
   type OrchestratorOptions,
   type OrchestratorConfig,
   type ServiceDeclaration,

@@ -218,7 +218,7 @@ export interface ClusterView {
 }
 
 /** Local states in which an instance has (or is about to have) a process: the host holds it. */
-const HELD_STATES: ReadonlySet<ChildState> = new Set([
+export const HELD_STATES: ReadonlySet<ChildState> = new Set([
   CHILD_STATES.STARTING,
   CHILD_STATES.RUNNING,
   CHILD_STATES.SUSPENDED,
@@ -436,14 +436,7 @@ export class Orchestrator {
         continue;
       }
       if (isLive && inst.monitor === MONITOR.STARTING) inst.wasLiveSinceStart = true;
-      if (wasKnown && !wasLive && isLive && inst.monitor === MONITOR.IDLE) {
-        // Started outside the orchestrator (an operator's start): it takes a fresh epoch, so it is
-        // the copy kept if another host holds the instance too.
-        inst.epoch = this.maxEpoch(slot) + 1;
-        inst.claimAtMs = now;
-        this.noteEpoch(slot, inst.epoch);
-        this.logger.info({ instance_id: slot, epoch: inst.epoch }, 'instance started outside the orchestrator');
-      }
+      if (wasKnown && !wasLive && isLive && inst.monitor === MONITOR.IDLE) this.takeOperatorEpoch(slot, inst, now);
       if (isLive && inst.monitor === MONITOR.READY) this.setMonitor(slot, inst, MONITOR.IDLE, now, 'instance started meanwhile');
       this.progressMonitor(slot, inst, now);
     }
@@ -517,8 +510,21 @@ export class Orchestrator {
       this.setMonitor(instanceId, inst, MONITOR.LOCAL_STOPPED, now, 'stopped by an operator');
     } else if (inst.monitor === MONITOR.LOCAL_STOPPED) {
       this.setMonitor(instanceId, inst, MONITOR.IDLE, now, 'started by an operator');
+      // The start may have reached the local state first.
+      if (inst.state !== null && HELD_STATES.has(inst.state)) this.takeOperatorEpoch(instanceId, inst, now);
     }
     return { ok: true, message: `${instanceId}: ${inst.monitor}` };
+  }
+
+  /**
+   * A local instance started outside the orchestrator (an operator's start) takes a fresh epoch,
+   * so it is the copy kept if another host holds the instance too.
+   */
+  private takeOperatorEpoch(slot: string, inst: LocalInstance, now: number): void {
+    inst.epoch = this.maxEpoch(slot) + 1;
+    inst.claimAtMs = now;
+    this.noteEpoch(slot, inst.epoch);
+    this.logger.info({ instance_id: slot, epoch: inst.epoch }, 'instance started outside the orchestrator');
   }
 
   /**
