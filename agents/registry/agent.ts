@@ -8,7 +8,7 @@ import type { OpResult } from '../../lib/ops/op-table.js';
 import type { OpSession } from '../../lib/ops/op-session.js';
 import type { WireAgentRecord } from '../../lib/registry/agent-record.js';
 import { encodeAgentStatusEvent, type AgentStatusEvent } from '../../lib/registry/agent-status-event.js';
-import type { AfterPendingInput } from '../../lib/registry/after-pending-input.js';
+import { afterCheckPhase, type AfterPendingInput } from '../../lib/registry/after-pending-input.js';
 import { LivenessTracker } from '../../lib/registry/liveness-tracker.js';
 import { RouterBarrier } from '../../lib/registry/router-barrier.js';
 import { WampFloat } from '../../lib/wamp/float.js';
@@ -61,9 +61,11 @@ interface OperationBlock {
  * heartbeat. On top of OCS (the liveness logic is lib/registry/liveness-tracker.ts):
  *
  * - expiry exactly `--agent-timeout` after the last heartbeat, from per-agent deadline timers,
- *   confirmed by a round trip through the router to itself, so a heartbeat still queued between
- *   the router and the registry when the deadline passes keeps its agent live (a registry far
- *   behind expires late, never wrongly: lib/registry/router-barrier.ts); while the registry is
+ *   confirmed after the input already received has been handled, and, when the registry was
+ *   found behind, by a round trip through the router to itself, so a heartbeat still queued
+ *   between the router and the registry when the deadline passes keeps its agent live (a
+ *   registry far behind expires late, never wrongly: lib/registry/after-pending-input.ts,
+ *   router-barrier.ts); while the registry is
  *   not connected to the router nobody expires, and after it (re)joins every live agent has a
  *   full timeout to be heard;
  * - every change (appeared, expired, recovered, restarted, op code changed, forgotten) is
@@ -135,7 +137,7 @@ export class RegistryAgent {
       retentionMs: options.args.retention * 1000,
       maxAgents: options.args.max_agents,
       logger: host.logger,
-      afterPendingInput: options.afterPendingInput ?? this.barrier.afterPendingInput,
+      afterPendingInput: options.afterPendingInput ?? afterCheckPhase({ clock: this.clock, ifBehind: this.barrier.afterPendingInput }),
     });
     this.tracker.on('change', (event) => this.onChange(event));
     // no verdicts while the registry cannot hear: from start-up to the join, and while reconnecting

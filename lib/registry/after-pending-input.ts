@@ -12,9 +12,10 @@
  *   phase has handled the I/O that was ready. A check phase that comes more than
  *   LOOP_LAG_TOLERANCE_MS after it was queued means the loop is still working off a backlog, so
  *   it waits for the next one, for at most `maxWaitMs`.
- * - The RegistryAgent uses a router round trip instead (a call to itself: every message the
- *   router had routed to it before the call's invocation is handled first), which also covers a
- *   backlog still queued in the socket between the router and the registry.
+ * - When the loop was found behind, more may still be on its way (in the socket buffers, or held
+ *   by the router while this process was not reading): `ifBehind` then confirms once more. The
+ *   RegistryAgent passes a router round trip there (router-barrier.ts). An idle process does not
+ *   pay for it: its expiries are confirmed in the same loop turn.
  */
 import { systemClock, type Clock } from '../clock.js';
 
@@ -30,6 +31,8 @@ export interface CheckPhaseOptions {
   clock?: Clock;
   toleranceMs?: number;
   maxWaitMs?: number;
+  /** Confirms once more when the loop was found behind (default: nothing more). */
+  ifBehind?: AfterPendingInput;
 }
 
 /** The default `AfterPendingInput`: Node's check phase, once the loop keeps up. Reads the globals at call time (vitest fake timers). */
@@ -40,16 +43,27 @@ export function afterCheckPhase(options: CheckPhaseOptions = {}): AfterPendingIn
   return (fn) => {
     const startMs = clock.nowMs();
     let queuedAtMs = startMs;
+    let wasBehind = false;
+    let cancelMore: (() => void) | undefined;
     const run = (): void => {
+      handle = undefined;
       const nowMs = clock.nowMs();
-      if (nowMs - queuedAtMs > toleranceMs && nowMs - startMs < maxWaitMs) {
-        queuedAtMs = nowMs;
-        handle = setImmediate(run);
-        return;
+      if (nowMs - queuedAtMs > toleranceMs) {
+        wasBehind = true;
+        if (nowMs - startMs < maxWaitMs) {
+          queuedAtMs = nowMs;
+          handle = setImmediate(run);
+          return;
+        }
       }
-      fn();
+      if (wasBehind && options.ifBehind !== undefined) cancelMore = options.ifBehind(fn);
+      else fn();
     };
-    let handle = setImmediate(run);
-    return () => clearImmediate(handle);
+    let handle: ReturnType<typeof setImmediate> | undefined = setImmediate(run);
+    return () => {
+      if (handle !== undefined) clearImmediate(handle);
+      handle = undefined;
+      cancelMore?.();
+    };
   };
 }

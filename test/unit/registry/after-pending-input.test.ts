@@ -38,6 +38,27 @@ describe('afterCheckPhase', () => {
     expect(ran).toEqual(['confirmed']);
   });
 
+  it('confirms once more with ifBehind when the loop was found behind, and not otherwise', async () => {
+    const ran: string[] = [];
+    const more: Array<() => void> = [];
+    const ifBehind = (fn: () => void): (() => void) => {
+      more.push(fn);
+      return () => undefined;
+    };
+    afterCheckPhase({ ifBehind })(() => ran.push('prompt'));
+    await nextCheckPhase();
+    expect(ran).toEqual(['prompt']);
+    afterCheckPhase({ ifBehind })(() => ran.push('behind'));
+    busyFor(LOOP_LAG_TOLERANCE_MS * 3);
+    await nextCheckPhase();
+    await nextCheckPhase();
+    await nextCheckPhase();
+    expect(ran).toEqual(['prompt']);
+    expect(more).toHaveLength(1);
+    more[0]!();
+    expect(ran).toEqual(['prompt', 'behind']);
+  });
+
   it('can be cancelled', async () => {
     const ran: string[] = [];
     const cancel = afterCheckPhase()(() => ran.push('confirmed'));

@@ -7,10 +7,11 @@ import { OPERATIONS_RATE_PER_S, RegistryAgent, SESSION_DATA_MAX_AGE_MS, type Reg
 import { RegistryArgsSchema, type RegistryArgs } from '../../../agents/registry/config.js';
 import { Feed } from '../../../lib/feeds/feed.js';
 import type { EncodedSession } from '../../../lib/ops/op-session.js';
+import type { AfterPendingInput } from '../../../lib/registry/after-pending-input.js';
 import { OpTable } from '../../../lib/ops/op-table.js';
 import type { EventHandler } from '../../../lib/wamp/autobahn.js';
 import { WampFloat } from '../../../lib/wamp/float.js';
-import { heartbeat } from './heartbeat-fixture.js';
+import { confirmAtOnce, heartbeat } from './heartbeat-fixture.js';
 import { recordingLogger } from './recording-logger.js';
 
 const T0_MS = 1_700_000_000_000;
@@ -80,9 +81,11 @@ describe('RegistryAgent', () => {
   let h: ReturnType<typeof fakeHost>;
   let registry: RegistryAgent;
 
-  async function makeRegistry(overrides: Record<string, unknown> = {}): Promise<RegistryAgent> {
+  /** Expiries are confirmed at once unless a test asks for the registry's own confirmation. */
+  async function makeRegistry(overrides: Record<string, unknown> = {}, confirmation: 'at-once' | 'registry' = 'at-once'): Promise<RegistryAgent> {
     h = fakeHost();
-    registry = new RegistryAgent(h.host, { addressRoot: ROOT, args: args(overrides) });
+    const afterPendingInput: AfterPendingInput | undefined = confirmation === 'at-once' ? confirmAtOnce : undefined;
+    registry = new RegistryAgent(h.host, { addressRoot: ROOT, args: args(overrides), afterPendingInput });
     await registry.start();
     h.join();
     await h.ops.runStartupOps();
@@ -194,22 +197,37 @@ describe('RegistryAgent', () => {
     expect(sessionData()[`${ROOT}.a`]).toMatchObject({ expired: true, time_expired: T0_S + 5, op_codes: { acq: 7, count: 7 } });
   });
 
-  it('confirms an expiry with a round trip through the router to itself, so a heartbeat queued before it still counts', async () => {
-    let answer: (() => void) | undefined;
-    h.control.answer = () => new Promise((resolve) => (answer = () => resolve('RegistryAgent')));
-    beat(`${ROOT}.a`, { acq: 3 });
-    await vi.advanceTimersByTimeAsync(5000);
-    expect(h.calls).toEqual([[REGISTRY, ['get_agent_class']]]);
-    expect(sessionData()[`${ROOT}.a`]!['expired']).toBe(false);
-    beat(`${ROOT}.a`, { acq: 3 });
-    answer!();
-    await vi.advanceTimersByTimeAsync(0);
-    expect(statusEvents().map((e) => e['event'])).toEqual(['agent.appeared']);
-    await vi.advanceTimersByTimeAsync(5000);
-    expect(h.calls).toHaveLength(2);
-    answer!();
-    await vi.advanceTimersByTimeAsync(0);
-    expect(statusEvents().map((e) => e['event'])).toEqual(['agent.appeared', 'agent.expired']);
+  describe('expiry confirmation', () => {
+    beforeEach(async () => {
+      await shutdown();
+      await makeRegistry({}, 'registry');
+    });
+
+    it('expires in the loop turn of the deadline, without a round trip, when the registry keeps up', async () => {
+      beat(`${ROOT}.a`, { acq: 3 });
+      await vi.advanceTimersByTimeAsync(5000);
+      await vi.advanceTimersByTimeAsync(1); // the check phase after the deadline's loop turn
+      const expired = statusEvents().at(-1)!;
+      expect(expired['event']).toBe('agent.expired');
+      // fake timers run the check phase one fake millisecond after the deadline's turn
+      expect((expired['time'] as WampFloat).value - T0_S).toBeCloseTo(5, 2);
+      expect(h.calls).toEqual([]);
+    });
+
+    it('confirms with a round trip through the router to itself when it was behind, so a heartbeat still in transit counts', async () => {
+      let answer: (() => void) | undefined;
+      h.control.answer = () => new Promise((resolve) => (answer = () => resolve('RegistryAgent')));
+      beat(`${ROOT}.a`, { acq: 3 });
+      await vi.advanceTimersByTimeAsync(5000);
+      vi.setSystemTime(Date.now() + 200); // handling the input waiting at the deadline took 200 ms
+      await vi.advanceTimersByTimeAsync(10);
+      expect(h.calls).toEqual([[REGISTRY, ['get_agent_class']]]);
+      expect(sessionData()[`${ROOT}.a`]!['expired']).toBe(false);
+      beat(`${ROOT}.a`, { acq: 3 }); // routed before the round trip's invocation
+      answer!();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(statusEvents().map((e) => e['event'])).toEqual(['agent.appeared']);
+    });
   });
 
   it('expires nobody while it cannot hear the router, and gives every agent a full timeout after it rejoins', async () => {
