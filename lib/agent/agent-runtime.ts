@@ -12,6 +12,7 @@ import { parseOpsCall, parseManagementCall } from '../ops/parse-ops-call.js';
 import { Feed } from '../feeds/feed.js';
 import type { AccessPolicy } from '../site-config/access-policy.js';
 import { wrapProcedure } from './callee.js';
+import { floatManagementReply, floatOpsReply } from './wire-floats.js';
 import { Heartbeat, HEARTBEAT_INTERVAL_MS } from './heartbeat.js';
 
 export interface AgentRuntimeOptions {
@@ -236,8 +237,8 @@ export class AgentRuntime extends EventEmitter<AgentRuntimeEvents> {
     this.session = session;
     this.disarmGiveUpTimer();
     try {
-      await session.register(`${this.address}.ops`, wrapProcedure(`${this.address}.ops`, (args, kwargs) => this.ops.handle(parseOpsCall(args, kwargs)), this.logger));
-      await session.register(this.address, wrapProcedure(this.address, (args, kwargs) => this.ops.management(parseManagementCall(args, kwargs)), this.logger));
+      await session.register(`${this.address}.ops`, wrapProcedure(`${this.address}.ops`, async (args, kwargs) => floatOpsReply(await this.ops.handle(parseOpsCall(args, kwargs))), this.logger));
+      await session.register(this.address, wrapProcedure(this.address, async (args, kwargs) => floatManagementReply(await this.ops.management(parseManagementCall(args, kwargs))), this.logger));
     } catch (err) {
       if (isAutobahnError(err) && err.error === 'wamp.error.procedure_already_exists') {
         this.logger.fatal(

@@ -1,5 +1,7 @@
 /** How `OpSession.encoded()` makes `session.data` wire-safe (OCS `json_safe(data, check_ok=True)`). */
 
+import { WampFloat } from '../wamp/float.js';
+
 const MAX_DEPTH = 64;
 
 /**
@@ -33,6 +35,8 @@ function safe(value: unknown, path: string, depth: number): unknown {
       return null;
   }
   if (value === null) return null;
+  // a float marked for the wire (lib/wamp/float.ts) stays marked, so `1700000000.0` stays a float
+  if (value instanceof WampFloat) return Number.isFinite(value.value) ? value : safe(value.value, path, depth);
   if (depth >= MAX_DEPTH) throw new RangeError(`Session.data is nested more than ${MAX_DEPTH} levels (a cycle?) at ${path}.`);
   if (Array.isArray(value)) return value.map((v, i) => safe(v, `${path}[${i}]`, depth + 1));
   if (ArrayBuffer.isView(value)) {

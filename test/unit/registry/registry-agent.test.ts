@@ -103,7 +103,8 @@ describe('RegistryAgent', () => {
 
   function sessionData(): Record<string, Record<string, unknown>> {
     const reply = h.ops.status('main');
-    return (reply[2] as { data: Record<string, Record<string, unknown>> }).data;
+    // as a JavaScript client reads it off the wire (float markers become plain numbers)
+    return JSON.parse(JSON.stringify((reply[2] as { data: unknown }).data)) as Record<string, Record<string, unknown>>;
   }
 
   async function shutdown(): Promise<void> {
