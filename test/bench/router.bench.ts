@@ -12,6 +12,12 @@ import { LatencyRecorder } from './lib/stats.js';
  * client runs in this process. Each case starts a fresh router, warms up, measures a window
  * (throughput, latency, router CPU from /proc, this process's CPU, router peak RSS) and stops
  * everything; each case is bounded by CASE_DEADLINE_MS.
+ *
+ * Clients ("client" column): `raw-ws` is lib/raw-wamp-client.ts, pre-encoded JSON frames, one
+ * socket write per frame; `raw-ws coalesced` writes the frames of one event-loop turn at once,
+ * which halves the generator's CPU per message so that the router, not the generator, is what
+ * saturates; `autobahn-js` is the project's WampConnection (autobahn-js, JSON), the client the
+ * baseline figures were measured with.
  */
 
 export const name = 'router';
@@ -130,8 +136,8 @@ async function drain(isDone: () => boolean): Promise<boolean> {
   return true;
 }
 
-async function rawClient(router: RouterProcess, cleanup: (fn: () => Promise<unknown>) => void): Promise<RawWampClient> {
-  const c = await RawWampClient.connect(router.url, REALM);
+async function rawClient(router: RouterProcess, cleanup: (fn: () => Promise<unknown>) => void, shouldCoalesceWrites = false): Promise<RawWampClient> {
+  const c = await RawWampClient.connect(router.url, REALM, { shouldCoalesceWrites });
   cleanup(() => c.close());
   return c;
 }
@@ -156,10 +162,17 @@ async function window(router: RouterProcess, plan: Plan, setRecording: (on: bool
 // ---------------------------------------------------------------------------------------------
 // RPC
 
-function rpcRaw(plan: Plan, inFlight: number) {
+interface RpcLoad {
+  callers: number;
+  inFlightPerCaller: number;
+  shouldCoalesceWrites: boolean;
+}
+
+function rpcRaw(plan: Plan, load: RpcLoad) {
   return async (router: RouterProcess, cleanup: (fn: () => Promise<unknown>) => void): Promise<Measurement> => {
-    const callee = await rawClient(router, cleanup);
-    const caller = await rawClient(router, cleanup);
+    const connect = (): Promise<RawWampClient> => rawClient(router, cleanup, load.shouldCoalesceWrites);
+    const callee = await connect();
+    const callers = await Promise.all(Array.from({ length: load.callers }, connect));
     await callee.register('bench.echo');
     const yieldTail = `,{},${PAYLOAD}]`;
     callee.onFrame = (text) => {
@@ -168,7 +181,6 @@ function rpcRaw(plan: Plan, inFlight: number) {
       callee.send(`[70,${h.id}${yieldTail}`);
       return true;
     };
-    const sentAtMs = new Float64Array(RING_MASK + 1);
     const callTail = `,{},"bench.echo",${PAYLOAD}]`;
     const resultTail = `${PAYLOAD}]`;
     const latency = new LatencyRecorder();
@@ -177,29 +189,33 @@ function rpcRaw(plan: Plan, inFlight: number) {
     let completed = 0;
     let outstanding = 0;
     let badResults = 0;
-    const sendCall = (): void => {
-      const id = caller.requestId();
-      sentAtMs[id & RING_MASK] = performance.now();
-      outstanding++;
-      caller.send(`[48,${id}${callTail}`);
-    };
-    caller.onFrame = (text) => {
-      const h = frameHead(text);
-      if (h.type !== WAMP.RESULT && h.type !== WAMP.ERROR) return false;
-      outstanding--;
-      if (h.type !== WAMP.RESULT || !text.endsWith(resultTail)) badResults++;
-      if (isRecording) {
-        latency.add(performance.now() - sentAtMs[h.id & RING_MASK]!);
-        completed++;
-      }
-      if (!isStopping) sendCall();
-      return true;
-    };
-    for (let i = 0; i < inFlight; i++) sendCall();
+    for (const caller of callers) {
+      // request ids are per session: the latency ring is per caller
+      const sentAtMs = new Float64Array(RING_MASK + 1);
+      const sendCall = (): void => {
+        const id = caller.requestId();
+        sentAtMs[id & RING_MASK] = performance.now();
+        outstanding++;
+        caller.send(`[48,${id}${callTail}`);
+      };
+      caller.onFrame = (text) => {
+        const h = frameHead(text);
+        if (h.type !== WAMP.RESULT && h.type !== WAMP.ERROR) return false;
+        outstanding--;
+        if (h.type !== WAMP.RESULT || !text.endsWith(resultTail)) badResults++;
+        if (isRecording) {
+          latency.add(performance.now() - sentAtMs[h.id & RING_MASK]!);
+          completed++;
+        }
+        if (!isStopping) sendCall();
+        return true;
+      };
+      for (let i = 0; i < load.inFlightPerCaller; i++) sendCall();
+    }
     const usage = await window(router, plan, (on) => (isRecording = on));
     isStopping = true;
     const isDrained = await drain(() => outstanding === 0);
-    return { usage, count: completed, latency, extra: { inFlight, badResults, isDrained } };
+    return { usage, count: completed, latency, extra: { callers: load.callers, inFlight: load.callers * load.inFlightPerCaller, badResults, isDrained } };
   };
 }
 
@@ -427,10 +443,12 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
   const report = newReport(name, options);
   const plan: Plan = options.quick ? { warmupS: 0.5, measureS: 3, heartbeatS: 5 } : { warmupS: 1, measureS: 10, heartbeatS: 20 };
   const heartbeatPlan: Plan = { ...plan, warmupS: options.quick ? 1 : 2 };
-  await runCase(report, options, 'rpc sequential', 'raw-ws', 'calls/s', BASELINES['rpcSequential'], rpcRaw(plan, 1));
+  await runCase(report, options, 'rpc sequential', 'raw-ws', 'calls/s', BASELINES['rpcSequential'], rpcRaw(plan, { callers: 1, inFlightPerCaller: 1, shouldCoalesceWrites: false }));
   await runCase(report, options, 'rpc sequential', 'autobahn-js', 'calls/s', BASELINES['rpcSequential'], rpcAutobahn(plan, 1));
-  await runCase(report, options, 'rpc 100 in flight', 'raw-ws', 'calls/s', BASELINES['rpcInFlight'], rpcRaw(plan, 100));
+  await runCase(report, options, 'rpc 100 in flight', 'raw-ws', 'calls/s', BASELINES['rpcInFlight'], rpcRaw(plan, { callers: 1, inFlightPerCaller: 100, shouldCoalesceWrites: false }));
   await runCase(report, options, 'rpc 100 in flight', 'autobahn-js', 'calls/s', BASELINES['rpcInFlight'], rpcAutobahn(plan, 100));
+  // router capacity: a leaner generator (writes coalesced per turn) and ten independent callers
+  await runCase(report, options, 'rpc 100 in flight', 'raw-ws coalesced, 10 callers', 'calls/s', BASELINES['rpcInFlight'], rpcRaw(plan, { callers: 10, inFlightPerCaller: 10, shouldCoalesceWrites: true }));
   await runCase(report, options, 'publish to 1 subscriber', 'raw-ws', 'events/s', BASELINES['pubsub1'], pubsubRaw(plan, 1));
   await runCase(report, options, 'publish to 1 subscriber', 'autobahn-js', 'events/s', BASELINES['pubsub1'], pubsubAutobahn(plan));
   await runCase(report, options, 'publish to 10 subscribers', 'raw-ws', 'events/s', BASELINES['pubsub10'], pubsubRaw(plan, 10));

@@ -1,11 +1,14 @@
+import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { MSG } from '../../../lib/router/messages.js';
 
 /**
  * A lean WAMP client straight on `ws`, JSON only: HELLO/WELCOME, then request/reply helpers for
  * setup and raw frame sending for load. Load loops send pre-encoded text frames and read replies
- * with `frameHead` instead of JSON.parse, so the client spends far less CPU per message than
- * autobahn-js. Also used by the fuzz tests to open sockets and send arbitrary frames.
+ * with `frameHead` instead of JSON.parse, so the client spends less CPU per message than
+ * autobahn-js. With `shouldCoalesceWrites`, the frames sent during one event-loop turn leave in
+ * one socket write (as the router does), which roughly halves the client's CPU per message.
+ * Also used by the fuzz tests to open sockets and send arbitrary frames.
  */
 
 /** The WAMP message codes (the spec's numbers, shared with the router). */
@@ -100,7 +103,14 @@ export class RawWampClient {
   onMessage: ((msg: WampMessage) => void) | undefined;
   readonly closed: Promise<{ code: number; reason: string }>;
 
-  private constructor(readonly ws: WebSocket) {
+  private readonly socket: Socket | undefined;
+  private isCorked = false;
+
+  private constructor(
+    readonly ws: WebSocket,
+    private readonly shouldCoalesceWrites: boolean,
+  ) {
+    this.socket = (ws as unknown as { _socket?: Socket })._socket;
     this.closed = new Promise((resolve) => {
       ws.once('close', (code, reason) => {
         for (const p of this.pending.values()) p.reject(new Error(`connection closed (${code})`));
@@ -112,8 +122,8 @@ export class RawWampClient {
   }
 
   /** Connects and joins `realm` anonymously; rejects with the ABORT when the router refuses. */
-  static async connect(url: string, realm = 'test_realm'): Promise<RawWampClient> {
-    const client = new RawWampClient(await openSocket(url));
+  static async connect(url: string, realm = 'test_realm', options: { shouldCoalesceWrites?: boolean } = {}): Promise<RawWampClient> {
+    const client = new RawWampClient(await openSocket(url), options.shouldCoalesceWrites ?? false);
     const welcome = await client.exchange(JSON.stringify([WAMP.HELLO, realm, { roles: HELLO_ROLES }]), (m) => m[0] === WAMP.WELCOME || m[0] === WAMP.ABORT);
     if (welcome[0] !== WAMP.WELCOME) {
       client.ws.terminate();
@@ -133,6 +143,14 @@ export class RawWampClient {
   }
 
   send(frame: string): void {
+    if (this.shouldCoalesceWrites && !this.isCorked && this.socket) {
+      this.isCorked = true;
+      this.socket.cork();
+      setImmediate(() => {
+        this.isCorked = false;
+        this.socket!.uncork();
+      });
+    }
     this.ws.send(frame);
   }
 
