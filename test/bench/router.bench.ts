@@ -358,8 +358,15 @@ function pubsubAutobahn(plan: Plan) {
 // ---------------------------------------------------------------------------------------------
 // Heartbeats: N sessions, each publishing one OCS-style heartbeat a second to
 // observatory.agent-<i>.feeds.heartbeat; one wildcard subscriber on observatory..feeds.heartbeat.
+//
+// Phase `join`: each session beats a whole number of seconds after it joined, as an agent's
+// 1 s timer started at join does; sessions that join together (batches of CONNECT_BATCH) beat
+// together, as in the baseline. Phase `spread`: the beats are spread evenly over the second (10 ms
+// slots), the pattern of agents started at unrelated times, which wakes the router most often.
 
-function heartbeats(plan: Plan, sessionCount: number) {
+type HeartbeatPhase = 'join' | 'spread';
+
+function heartbeats(plan: Plan, sessionCount: number, phase: HeartbeatPhase) {
   return async (router: RouterProcess, cleanup: (fn: () => Promise<unknown>) => void): Promise<Measurement> => {
     const subscriber = await rawClient(router, cleanup);
     await subscriber.subscribe('observatory..feeds.heartbeat', { match: 'wildcard' });
@@ -382,9 +389,15 @@ function heartbeats(plan: Plan, sessionCount: number) {
       for (let i = 0; i < clients.length; i += CLOSE_BATCH) await Promise.all(clients.slice(i, i + CLOSE_BATCH).map((c) => c.close()));
     };
     cleanup(closeAll);
+    const joinedAtMs: number[] = [];
+    const join = async (): Promise<RawWampClient> => {
+      const c = await RawWampClient.connect(router.url, REALM);
+      joinedAtMs.push(performance.now() - connectStartMs);
+      return c;
+    };
     for (let i = 0; i < sessionCount; i += CONNECT_BATCH) {
       const batch = Math.min(CONNECT_BATCH, sessionCount - i);
-      clients.push(...(await Promise.all(Array.from({ length: batch }, () => RawWampClient.connect(router.url, REALM)))));
+      clients.push(...(await Promise.all(Array.from({ length: batch }, join))));
     }
     const connectS = (performance.now() - connectStartMs) / 1000;
 
@@ -394,7 +407,10 @@ function heartbeats(plan: Plan, sessionCount: number) {
       '"}]]]',
     ]);
     const bySlot: number[][] = Array.from({ length: HEARTBEAT_SLOTS }, () => []);
-    clients.forEach((_, i) => bySlot[i % HEARTBEAT_SLOTS]!.push(i));
+    const slotOf = (i: number): number =>
+      phase === 'spread' ? i % HEARTBEAT_SLOTS : Math.floor((joinedAtMs[i]! % (HEARTBEAT_SLOTS * HEARTBEAT_SLOT_MS)) / HEARTBEAT_SLOT_MS);
+    clients.forEach((_, i) => bySlot[slotOf(i)]!.push(i));
+    const busySlots = bySlot.filter((slot) => slot.length > 0).length;
     let sent = 0;
     const sendStartMs = performance.now();
     let nextSlot = 0;
@@ -434,7 +450,7 @@ function heartbeats(plan: Plan, sessionCount: number) {
       usage,
       count: deliveredInWindow,
       latency,
-      extra: { sessions: sessionCount, sent, delivered, connectS, closeS, rssAfterLeaveMb, sessionsLeftAfterLeave: sessionsLeft },
+      extra: { sessions: sessionCount, phase, sendingSlotsPerS: busySlots, sent, delivered, connectS, closeS, rssAfterLeaveMb, sessionsLeftAfterLeave: sessionsLeft },
     };
   };
 }
@@ -453,7 +469,10 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
   await runCase(report, options, 'publish to 1 subscriber', 'autobahn-js', 'events/s', BASELINES['pubsub1'], pubsubAutobahn(plan));
   await runCase(report, options, 'publish to 10 subscribers', 'raw-ws', 'events/s', BASELINES['pubsub10'], pubsubRaw(plan, 10));
   for (const n of [200, 1_000, 10_000]) {
-    await runCase(report, options, `${n.toLocaleString('en-US')} heartbeat sessions`, 'raw-ws', 'msg/s', BASELINES[`heartbeat${n}`], heartbeats(heartbeatPlan, n));
+    await runCase(report, options, `${n.toLocaleString('en-US')} heartbeat sessions`, 'raw-ws', 'msg/s', BASELINES[`heartbeat${n}`], heartbeats(heartbeatPlan, n, 'join'));
+  }
+  for (const n of [200, 1_000]) {
+    await runCase(report, options, `${n.toLocaleString('en-US')} heartbeat sessions, spread`, 'raw-ws', 'msg/s', BASELINES[`heartbeat${n}`], heartbeats(heartbeatPlan, n, 'spread'));
   }
   return report;
 }
