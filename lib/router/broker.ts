@@ -1,6 +1,7 @@
 import { uniqueRandomId, randomId } from './ids.js';
 import { ERR, MSG, isCanonicalPayload, isValidPatternUri, isValidUri, parseMatch, payloadTail, withPayload, type Dict, type MatchPolicy } from './messages.js';
 import type { Session } from './session.js';
+import type { RelayPayload } from './relay-head.js';
 import { UriIndex } from './uri-index.js';
 
 /** One subscription: shared by every session subscribed to the same (uri, match). */
@@ -123,6 +124,7 @@ export class Broker {
     kwargs: Dict | undefined,
     special: boolean,
     rawText?: string,
+    relay?: RelayPayload,
   ): void {
     const shouldAcknowledge = publisher !== undefined && options['acknowledge'] === true;
     if (publisher !== undefined) {
@@ -143,8 +145,8 @@ export class Broker {
     const matches: Subscription[] = [];
     this.index.collect(topic, matches);
     if (matches.length > 0) {
-      const tail = rawText !== undefined && isCanonicalPayload(args, kwargs) ? payloadTail(rawText, 3) : undefined;
-      this.deliver(publisher, options, topic, args, kwargs, special, publicationId, matches, tail);
+      const tail = relay !== undefined ? relay.tail : rawText !== undefined && isCanonicalPayload(args, kwargs) ? payloadTail(rawText, 3) : undefined;
+      this.deliver(publisher, options, topic, args, kwargs, special, publicationId, matches, tail, relay);
     }
     if (shouldAcknowledge) publisher.send([MSG.PUBLISHED, request, publicationId]);
   }
@@ -159,6 +161,7 @@ export class Broker {
     publicationId: number,
     matches: Subscription[],
     tail: string | undefined,
+    relay: RelayPayload | undefined,
   ): void {
     // receiver filters (publisher exclusion, black/white listing)
     const skipSelf = publisher !== undefined && options['exclude_me'] !== false ? publisher : undefined;
@@ -178,8 +181,9 @@ export class Broker {
     for (let i = 0; i < matches.length; i++) {
       const sub = matches[i]!;
       const eventDetails = sub.match === 'exact' ? details : withTopic(details, topic);
-      const msg = withPayload([MSG.EVENT, sub.id, publicationId, eventDetails], args, kwargs);
       const jsonText = tail === undefined ? undefined : `[36,${sub.id},${publicationId},${JSON.stringify(eventDetails)}${tail}`;
+      // the message as values, built for the first receiver that needs it (not JSON, or no text)
+      let msg: unknown[] | undefined;
       const frames: (Buffer | string | undefined)[] = [undefined, undefined, undefined, undefined];
       for (const s of sub.subscribers) {
         if (s === skipSelf || !s.isOpen) continue;
@@ -190,6 +194,10 @@ export class Broker {
           if (eligible !== undefined && !eligible.includes(s.id)) continue;
           if (eligibleAuthid !== undefined && !eligibleAuthid.includes(s.identity.authid)) continue;
           if (eligibleAuthrole !== undefined && !eligibleAuthrole.includes(s.identity.authrole)) continue;
+        }
+        if (msg === undefined && (jsonText === undefined || s.peer.codec?.isJson !== true)) {
+          if (relay !== undefined) ({ args, kwargs, special } = relay.decode());
+          msg = withPayload([MSG.EVENT, sub.id, publicationId, eventDetails], args, kwargs);
         }
         s.sendShared(msg, special, frames, jsonText);
       }

@@ -2,6 +2,7 @@ import { numberValue, isWampFloat } from '../wamp/float.js';
 import { uniqueRandomId } from './ids.js';
 import { ERR, MSG, isCanonicalPayload, isValidPatternUri, isValidUri, parseMatch, payloadTail, withPayload, type Dict, type MatchPolicy } from './messages.js';
 import type { Session } from './session.js';
+import type { RelayPayload } from './relay-head.js';
 import { UriIndex } from './uri-index.js';
 
 export type InvokePolicy = 'single' | 'roundrobin' | 'random' | 'first' | 'last';
@@ -167,6 +168,7 @@ export class Dealer {
     kwargs: Dict | undefined,
     special: boolean,
     rawText?: string,
+    relay?: RelayPayload,
   ): void {
     let reg = this.index.get(procedure, 'exact');
     if (reg === undefined) {
@@ -181,6 +183,7 @@ export class Dealer {
     }
     if (reg === undefined) {
       if (procedure.startsWith('wamp.')) {
+        if (relay !== undefined) ({ args, kwargs } = relay.decode());
         this.callMeta(caller, request, procedure, args, kwargs);
         return;
       }
@@ -213,9 +216,14 @@ export class Dealer {
       details['timeout'] = timeoutMs;
       inv.timer = setTimeout(() => this.timeOut(inv, timeoutMs), timeoutMs);
     }
-    const tail = rawText !== undefined && callee.peer.codec?.isJson === true && isCanonicalPayload(args, kwargs) ? payloadTail(rawText, 3) : undefined;
-    const jsonText = tail === undefined ? undefined : `[68,${inv.id},${reg.id},${JSON.stringify(details)}${tail}`;
-    callee.sendRelay(withPayload([MSG.INVOCATION, inv.id, reg.id, details], args, kwargs), special, jsonText);
+    const isJson = callee.peer.codec?.isJson === true;
+    const tail = !isJson ? undefined : relay !== undefined ? relay.tail : rawText !== undefined && isCanonicalPayload(args, kwargs) ? payloadTail(rawText, 3) : undefined;
+    if (tail !== undefined) {
+      callee.sendRelay(undefined, special, `[68,${inv.id},${reg.id},${JSON.stringify(details)}${tail}`);
+      return;
+    }
+    if (relay !== undefined) ({ args, kwargs, special } = relay.decode());
+    callee.sendRelay(withPayload([MSG.INVOCATION, inv.id, reg.id, details], args, kwargs), special, undefined);
   }
 
   private callMeta(caller: Session, request: number, procedure: string, args: unknown[] | undefined, kwargs: Dict | undefined): void {
@@ -261,7 +269,7 @@ export class Dealer {
   }
 
   /** YIELD from a callee: RESULT (progressive or final) to the caller. Unknown IDs (late answers) are dropped. */
-  yield(callee: Session, invocationId: number, options: Dict, args: unknown[] | undefined, kwargs: Dict | undefined, special: boolean, rawText?: string): void {
+  yield(callee: Session, invocationId: number, options: Dict, args: unknown[] | undefined, kwargs: Dict | undefined, special: boolean, rawText?: string, relay?: RelayPayload): void {
     const inv = callee.invocations.get(invocationId);
     if (inv === undefined) return;
     const caller = inv.caller;
@@ -270,21 +278,31 @@ export class Dealer {
       if (!inv.shouldReceiveProgress) return;
     } else this.finish(inv);
     if (!caller.isOpen) return;
-    const tail = rawText !== undefined && caller.peer.codec?.isJson === true && isCanonicalPayload(args, kwargs) ? payloadTail(rawText, 2) : undefined;
-    const head = isProgress ? `[50,${inv.callerRequest},{"progress":true}` : `[50,${inv.callerRequest},{}`;
-    caller.sendRelay(withPayload([MSG.RESULT, inv.callerRequest, isProgress ? { progress: true } : {}], args, kwargs), special, tail === undefined ? undefined : head + tail);
+    const isJson = caller.peer.codec?.isJson === true;
+    const tail = !isJson ? undefined : relay !== undefined ? relay.tail : rawText !== undefined && isCanonicalPayload(args, kwargs) ? payloadTail(rawText, 2) : undefined;
+    if (tail !== undefined) {
+      caller.sendRelay(undefined, special, (isProgress ? `[50,${inv.callerRequest},{"progress":true}` : `[50,${inv.callerRequest},{}`) + tail);
+      return;
+    }
+    if (relay !== undefined) ({ args, kwargs, special } = relay.decode());
+    caller.sendRelay(withPayload([MSG.RESULT, inv.callerRequest, isProgress ? { progress: true } : {}], args, kwargs), special, undefined);
   }
 
   /** ERROR from a callee for an INVOCATION: relayed to the caller with its URI, args and kwargs. */
-  calleeError(callee: Session, invocationId: number, error: string, args: unknown[] | undefined, kwargs: Dict | undefined, special: boolean, rawText?: string): void {
+  calleeError(callee: Session, invocationId: number, error: string, args: unknown[] | undefined, kwargs: Dict | undefined, special: boolean, rawText?: string, relay?: RelayPayload): void {
     const inv = callee.invocations.get(invocationId);
     if (inv === undefined) return;
     this.finish(inv);
     const caller = inv.caller;
     if (!caller.isOpen) return;
-    const tail = rawText !== undefined && caller.peer.codec?.isJson === true && isCanonicalPayload(args, kwargs) ? payloadTail(rawText, 4) : undefined;
-    const jsonText = tail === undefined ? undefined : `[8,48,${inv.callerRequest},{},${JSON.stringify(error)}${tail}`;
-    caller.sendRelay(withPayload([MSG.ERROR, MSG.CALL, inv.callerRequest, {}, error], args, kwargs), special, jsonText);
+    const isJson = caller.peer.codec?.isJson === true;
+    const tail = !isJson ? undefined : relay !== undefined ? relay.tail : rawText !== undefined && isCanonicalPayload(args, kwargs) ? payloadTail(rawText, 4) : undefined;
+    if (tail !== undefined) {
+      caller.sendRelay(undefined, special, `[8,48,${inv.callerRequest},{},${JSON.stringify(error)}${tail}`);
+      return;
+    }
+    if (relay !== undefined) ({ args, kwargs, special } = relay.decode());
+    caller.sendRelay(withPayload([MSG.ERROR, MSG.CALL, inv.callerRequest, {}, error], args, kwargs), special, undefined);
   }
 
   /**

@@ -5,12 +5,14 @@
  * messages in.
  */
 import type { Logger } from '../log.js';
+import { decodeJson } from '../wamp/codec.js';
 import { beginAuthentication, type AuthIdentity, type AuthOutcome } from './auth.js';
 import { TRUSTED_AUTHORIZER, type Authorizer } from './authorizer.js';
 import type { RouterConfig } from './config.js';
 import { uniqueRandomId } from './ids.js';
 import { CLOSE, ERR, MSG, ProtocolViolation, isDict, messageName, validateMessage, type Dict } from './messages.js';
 import { Realm } from './realm.js';
+import type { RelayHead } from './relay-head.js';
 import { Session, type Peer } from './session.js';
 
 /** Features announced in WELCOME: what the broker and dealer really implement. */
@@ -113,6 +115,40 @@ export class Router {
         this.logger.error({ session: session.id, err: e }, 'message handler failed');
         this.protocolViolation(session, `internal error while handling the message: ${e instanceof Error ? e.message : String(e)}`);
       }
+    }
+  }
+
+  /**
+   * A relayed message decoded head-only (relay-head.ts) from an established session: PUBLISH,
+   * CALL, YIELD or ERROR for an INVOCATION, its payload kept as text.
+   */
+  handleRelay(session: Session, head: RelayHead): void {
+    if (session.state !== 'established') {
+      const flags = { special: false };
+      const text = head.payload.text;
+      this.handleMessage(session, decodeJson(text, flags), flags.special, text);
+      return;
+    }
+    const m = head.m;
+    const payload = head.payload;
+    const realm = session.realm!;
+    try {
+      switch (m[0]) {
+        case MSG.PUBLISH:
+          realm.broker.publish(session, m[1] as number, m[2] as Dict, m[3] as string, undefined, undefined, false, undefined, payload);
+          return;
+        case MSG.CALL:
+          realm.dealer.call(session, m[1] as number, m[2] as Dict, m[3] as string, undefined, undefined, false, undefined, payload);
+          return;
+        case MSG.YIELD:
+          realm.dealer.yield(session, m[1] as number, m[2] as Dict, undefined, undefined, false, undefined, payload);
+          return;
+        default:
+          realm.dealer.calleeError(session, m[2] as number, m[4] as string, undefined, undefined, false, undefined, payload);
+      }
+    } catch (e) {
+      this.logger.error({ session: session.id, err: e }, 'message handler failed');
+      this.protocolViolation(session, `internal error while handling the message: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
 

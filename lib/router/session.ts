@@ -71,34 +71,36 @@ export class Session {
 
   /**
    * Sends a relayed message. `jsonText`, when given, is the message as JSON text built from the
-   * sender's own payload text: JSON receivers get it without re-encoding the payload.
+   * sender's own payload text: JSON receivers get it without re-encoding the payload; `msg`
+   * may then be undefined (the caller only passes text to a JSON receiver).
    */
-  sendRelay(msg: unknown[], special: boolean, jsonText: string | undefined): void {
+  sendRelay(msg: unknown[] | undefined, special: boolean, jsonText: string | undefined): void {
     const peer = this.peer;
     const codec = peer.codec;
-    if (codec === undefined) peer.deliver(msg);
+    if (codec === undefined) peer.deliver(msg!);
     else if (codec.isJson) {
-      const text = jsonText ?? encodeJson(msg, special);
+      const text = jsonText ?? encodeJson(msg!, special);
       if (peer.writeJsonText !== undefined) peer.writeJsonText(text);
       else peer.write(codec.frameFromJsonText(text));
-    } else peer.write(codec.encode(msg, special));
+    } else peer.write(codec.encode(msg!, special));
   }
 
   /**
    * Sends a message shared by many receivers: encoded at most once per serializer, the frame
    * (or for JSON codecs the text) kept in `frames` (indexed by codec.index) for the next
-   * receiver. `jsonText` as in sendRelay.
+   * receiver. `jsonText` as in sendRelay; `msg` may be undefined only when a JSON receiver has
+   * `jsonText`.
    */
-  sendShared(msg: unknown[], special: boolean, frames: (Buffer | string | undefined)[], jsonText?: string): void {
+  sendShared(msg: unknown[] | undefined, special: boolean, frames: (Buffer | string | undefined)[], jsonText?: string): void {
     const peer = this.peer;
     const codec = peer.codec;
     if (codec === undefined) {
-      peer.deliver(msg);
+      peer.deliver(msg!);
       return;
     }
     let frame = frames[codec.index];
     if (frame === undefined) {
-      frame = codec.isJson ? (jsonText ?? encodeJson(msg, special)) : codec.encode(msg, special);
+      frame = codec.isJson ? (jsonText ?? encodeJson(msg!, special)) : codec.encode(msg!, special);
       frames[codec.index] = frame;
     }
     if (typeof frame !== 'string') peer.write(frame);

@@ -6,10 +6,11 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { FRAME_CODECS, JSON_FRAME_CODEC, WAMP_SUBPROTOCOLS, type DecodeFlags, type FrameCodec, type WampSubprotocol } from '../wamp/codec.js';
+import { decodeJson, FRAME_CODECS, JSON_FRAME_CODEC, WAMP_SUBPROTOCOLS, type DecodeFlags, type FrameCodec, type WampSubprotocol } from '../wamp/codec.js';
 import type { Logger } from '../log.js';
 import type { RouterConfig } from './config.js';
 import type { Dict } from './messages.js';
+import { decodeRelayHead } from './relay-head.js';
 import type { Router } from './router.js';
 import type { Peer } from './session.js';
 
@@ -388,8 +389,27 @@ export function createWebSocketTransport(router: Router, config: RouterConfig, l
     ws.on('pong', () => {
       peer.hasActivity = true;
     });
+    // plain JSON: the messages the router relays are decoded head-only (relay-head.ts)
+    const isPlainJson = codec === JSON_FRAME_CODEC;
     const onMessage = (frame: Buffer): void => {
       peer.hasActivity = true;
+      if (isPlainJson && session.state === 'established') {
+        const text = frame.toString('utf8');
+        const head = decodeRelayHead(text);
+        if (head !== undefined) {
+          router.handleRelay(session, head);
+          return;
+        }
+        let msg: unknown;
+        try {
+          msg = decodeJson(text, flags);
+        } catch (e) {
+          router.protocolViolation(session, `cannot decode the frame: ${e instanceof Error ? e.message : String(e)}`);
+          return;
+        }
+        router.handleMessage(session, msg, flags.special, text);
+        return;
+      }
       const messages: unknown[] = [];
       const texts: string[] | undefined = codec.isJson ? [] : undefined;
       try {

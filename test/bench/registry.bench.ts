@@ -287,7 +287,9 @@ function writeSite(dir: string, router: RouterProcess): string {
 
 /** Starts `ocs agent --instance-id registry` (at log level info, as deployed) and resolves once its `main` answers. */
 async function startRegistry(siteFile: string, probe: RawWampClient): Promise<RegistryProcess> {
-  const child = spawn(process.execPath, [join(projectRoot(), 'dist', 'bin', 'ocs.js'), 'agent', '--site-file', siteFile, '--instance-id', 'registry'], {
+  // e.g. OCS_BENCH_REGISTRY_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the registry
+  const nodeFlags = (process.env['OCS_BENCH_REGISTRY_NODE_FLAGS'] ?? '').split(/\s+/).filter((f) => f.length > 0);
+  const child = spawn(process.execPath, [...nodeFlags, join(projectRoot(), 'dist', 'bin', 'ocs.js'), 'agent', '--site-file', siteFile, '--instance-id', 'registry'], {
     env: { ...process.env, LOGLEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestRouter, type TestRouter } from '../helpers/router.js';
 import { assertBuilt } from '../integration/supervisor/process-fixtures.js';
 import { Cluster, HOSTS } from '../integration/orchestrator/cluster-fixtures.js';
-import { seededRandom } from '../unit/orchestrator/cluster-sim.js';
+import { seededRandom } from '../helpers/random.js';
 
 const ROUNDS = 50;
 const SEED = 20_240_601;

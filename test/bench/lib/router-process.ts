@@ -29,13 +29,16 @@ export interface RouterProcess {
 }
 
 export async function spawnRouterProcess(extraArgs: string[] = []): Promise<RouterProcess> {
-  const entry = join(projectRoot(), 'dist', 'bin', 'ocs.js');
+  // OCS_BENCH_ROUTER_ENTRY: another build's dist/bin/ocs.js, to compare two builds under the same load
+  const entry = process.env['OCS_BENCH_ROUTER_ENTRY'] ?? join(projectRoot(), 'dist', 'bin', 'ocs.js');
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build`);
   if (!isExitHookInstalled) {
     process.once('exit', killAllRouterProcesses);
     isExitHookInstalled = true;
   }
-  const child = spawn(process.execPath, [entry, 'router', '--host', '127.0.0.1', '--port', '0', ...extraArgs], {
+  // e.g. OCS_BENCH_ROUTER_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the router
+  const nodeFlags = (process.env['OCS_BENCH_ROUTER_NODE_FLAGS'] ?? '').split(/\s+/).filter((f) => f.length > 0);
+  const child = spawn(process.execPath, [...nodeFlags, entry, 'router', '--host', '127.0.0.1', '--port', '0', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);

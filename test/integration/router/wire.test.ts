@@ -56,6 +56,38 @@ describe('router wire rules', () => {
     expect(got[0]).toEqual([new WampFloat(3), 4, new Uint8Array([1, 2])]);
   });
 
+  it('relays calls, results and errors between JSON and msgpack peers with payloads and floats intact', async () => {
+    // JSON caller → msgpack callee → JSON caller (the JSON side's payload is relayed as text)
+    const mpCallee = await RawSession.join(router.url, router.realm, 'wamp.2.msgpack');
+    const jsonCaller = await RawSession.join(router.url, router.realm, 'wamp.2.json');
+    await mpCallee.register('mixed.mp');
+    jsonCaller.sendText('[48,11,{},"mixed.mp",[[1,2,3],1.0,null],{"x":{"y":[2.5]}}]');
+    const inv = await mpCallee.next((m) => m[0] === 68);
+    expect(inv[4]).toEqual([[1, 2, 3], new WampFloat(1), null]);
+    expect(inv[5]).toEqual({ x: { y: [2.5] } });
+    mpCallee.send([70, inv[1], {}, [new WampFloat(7), 'ok']]);
+    await jsonCaller.next((m) => m[0] === 50 && m[1] === 11);
+    const resultText = jsonCaller.frames.map((f) => f.data.toString('utf8')).find((t) => t.startsWith('[50,11,'))!;
+    expect(resultText).toBe('[50,11,{},[7.0,"ok"]]');
+
+    // msgpack caller → JSON callee; the callee's YIELD and ERROR reach the caller as values
+    const jsonCallee = await RawSession.join(router.url, router.realm, 'wamp.2.json');
+    const mpCaller = await RawSession.join(router.url, router.realm, 'wamp.2.msgpack');
+    await jsonCallee.register('mixed.json');
+    mpCaller.send([48, 21, {}, 'mixed.json', [new WampFloat(2)]]);
+    const inv2 = await jsonCallee.next((m) => m[0] === 68);
+    const invText = jsonCallee.frames.map((f) => f.data.toString('utf8')).find((t) => t.startsWith('[68,'))!;
+    expect(invText).toMatch(/,\[2\.0\]\]$/);
+    jsonCallee.sendText(`[70,${inv2[1] as number},{},[3.0,[[1]]],{"k":"v"}]`);
+    const result = await mpCaller.next((m) => m[0] === 50 && m[1] === 21);
+    expect(result).toEqual([50, 21, {}, [new WampFloat(3), [[1]]], { k: 'v' }]);
+    mpCaller.send([48, 22, {}, 'mixed.json', ['fail']]);
+    const inv3 = await jsonCallee.next((m) => m[0] === 68);
+    jsonCallee.sendText(`[8,68,${inv3[1] as number},{},"app.error.custom",["why",1.0],{"code":4}]`);
+    const err = await mpCaller.next((m) => m[0] === 8 && m[2] === 22);
+    expect(err).toEqual([8, 48, 22, {}, 'app.error.custom', ['why', new WampFloat(1)], { code: 4 }]);
+  });
+
   it('omits empty args and kwargs and never sends null for them', async () => {
     const sub = await RawSession.join(router.url, router.realm);
     const subId = await sub.subscribe('empty.topic');

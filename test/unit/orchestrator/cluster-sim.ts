@@ -6,6 +6,7 @@
  * local supervisors whose starts and stops take a configurable time. Each host has its own clock
  * offset, so any comparison of a remote time with the local clock would show.
  */
+import { seededRandom } from '../../helpers/random.js';
 import type { Clock, TimerHandle } from '../../../lib/clock.js';
 import { silentLogger, type Logger } from '../../../lib/log.js';
 import { Orchestrator, type OrchestratorCommand, type OrchestratorOptions, type ServiceDeclaration, type TickResult } from '../../../lib/orchestrator/orchestrator.js';
@@ -101,17 +102,6 @@ class OffsetClock implements Clock {
   }
 }
 
-/** mulberry32: a small seeded PRNG. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const LIVE_PROCESS_STATES: ReadonlySet<ChildState> = new Set([CHILD_STATES.STARTING, CHILD_STATES.RUNNING, CHILD_STATES.SUSPENDED, CHILD_STATES.STOPPING]);
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ServiceDeclaration } from '../../../lib/orchestrator/orchestrator.js';
-import { ClusterSim, seededRandom, type ExcessInterval } from './cluster-sim.js';
+import { seededRandom } from '../../helpers/random.js';
+import { ClusterSim, type ExcessInterval } from './cluster-sim.js';
 
 const HOSTS = ['h1', 'h2', 'h3', 'h4'];
 const SERVICES: Record<string, ServiceDeclaration> = {
