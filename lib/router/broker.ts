@@ -27,6 +27,9 @@ export interface BrokerEvents {
   subscriptionDeleted(session: Session, sub: Subscription): void;
 }
 
+/** EVENT details of an undisclosed publisher on an exact subscription (never modified). */
+const NO_DETAILS: Dict = Object.freeze({});
+
 /** EVENT details plus `topic` (no object spread: this runs once per pattern match). */
 function withTopic(details: Dict, topic: string): Dict {
   if (details['publisher'] === undefined) return { topic };
@@ -148,7 +151,7 @@ export class Broker {
       const tail = relay !== undefined ? relay.tail : rawText !== undefined && isCanonicalPayload(args, kwargs) ? payloadTail(rawText, 3) : undefined;
       this.deliver(publisher, options, topic, args, kwargs, special, publicationId, matches, tail, relay);
     }
-    if (shouldAcknowledge) publisher.send([MSG.PUBLISHED, request, publicationId]);
+    if (shouldAcknowledge) publisher.sendRelay([MSG.PUBLISHED, request, publicationId], false, `[17,${request},${publicationId}]`);
   }
 
   private deliver(
@@ -173,7 +176,7 @@ export class Broker {
     const eligibleAuthrole = stringList(options['eligible_authrole']);
     const hasFilters = exclude !== undefined || excludeAuthid !== undefined || excludeAuthrole !== undefined || eligible !== undefined || eligibleAuthid !== undefined || eligibleAuthrole !== undefined;
 
-    let details: Dict = {};
+    let details: Dict = NO_DETAILS;
     if (publisher !== undefined && (options['disclose_me'] === true || publisher.authorizer!.shouldDisclose(topic, 'publisher'))) {
       details = { publisher: publisher.id, publisher_authid: publisher.identity.authid, publisher_authrole: publisher.identity.authrole };
     }
@@ -181,7 +184,7 @@ export class Broker {
     for (let i = 0; i < matches.length; i++) {
       const sub = matches[i]!;
       const eventDetails = sub.match === 'exact' ? details : withTopic(details, topic);
-      const jsonText = tail === undefined ? undefined : `[36,${sub.id},${publicationId},${JSON.stringify(eventDetails)}${tail}`;
+      const jsonText = tail === undefined ? undefined : `[36,${sub.id},${publicationId},${eventDetails === NO_DETAILS ? '{}' : JSON.stringify(eventDetails)}${tail}`;
       // the message as values, built for the first receiver that needs it (not JSON, or no text)
       let msg: unknown[] | undefined;
       const frames: (Buffer | string | undefined)[] = [undefined, undefined, undefined, undefined];

@@ -1,6 +1,6 @@
 import { numberValue, isWampFloat } from '../wamp/float.js';
 import { uniqueRandomId } from './ids.js';
-import { ERR, MSG, isCanonicalPayload, isValidPatternUri, isValidUri, parseMatch, payloadTail, withPayload, type Dict, type MatchPolicy } from './messages.js';
+import { ERR, MSG, isCanonicalPayload, isEmptyDict, isValidPatternUri, isValidUri, parseMatch, payloadTail, withPayload, type Dict, type MatchPolicy } from './messages.js';
 import type { Session } from './session.js';
 import type { RelayPayload } from './relay-head.js';
 import { UriIndex } from './uri-index.js';
@@ -219,7 +219,7 @@ export class Dealer {
     const isJson = callee.peer.codec?.isJson === true;
     const tail = !isJson ? undefined : relay !== undefined ? relay.tail : rawText !== undefined && isCanonicalPayload(args, kwargs) ? payloadTail(rawText, 3) : undefined;
     if (tail !== undefined) {
-      callee.sendRelay(undefined, special, `[68,${inv.id},${reg.id},${JSON.stringify(details)}${tail}`);
+      callee.sendRelay(undefined, special, `[68,${inv.id},${reg.id},${isEmptyDict(details) ? '{}' : JSON.stringify(details)}${tail}`);
       return;
     }
     if (relay !== undefined) ({ args, kwargs, special } = relay.decode());

@@ -179,6 +179,15 @@ function comma(t: string): boolean {
   return true;
 }
 
+/**
+ * Options and details texts seen before (`{"acknowledge":true}`, `{"receive_progress":true}`),
+ * parsed once: a client sends the same few over and over. The dicts are frozen (handlers only
+ * read them); the cache is bounded and short texts only.
+ */
+const DICT_CACHE = new Map<string, Dict>();
+const DICT_CACHE_MAX = 512;
+const DICT_CACHE_TEXT_MAX = 96;
+
 /** A dict at `pos` (`{}` without parsing), or undefined. */
 function readDict(t: string): Dict | undefined {
   const i = pos;
@@ -191,7 +200,23 @@ function readDict(t: string): Dict | undefined {
   const end = skipJsonValue(t, i);
   if (end < 0) return undefined;
   pos = end;
-  return JSON.parse(t.slice(i, end)) as Dict;
+  if (end - i > DICT_CACHE_TEXT_MAX) return JSON.parse(t.slice(i, end)) as Dict;
+  const text = t.slice(i, end);
+  let d = DICT_CACHE.get(text);
+  if (d === undefined) {
+    d = deepFreeze(JSON.parse(text) as Dict);
+    if (DICT_CACHE.size >= DICT_CACHE_MAX) DICT_CACHE.clear();
+    DICT_CACHE.set(text, d);
+  }
+  return d;
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v !== null && typeof v === 'object') {
+    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
+    Object.freeze(v);
+  }
+  return v;
 }
 
 /** A string at `pos`, or undefined. */

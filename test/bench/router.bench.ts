@@ -14,9 +14,9 @@ import { LatencyRecorder } from './lib/stats.js';
  * everything; each case is bounded by CASE_DEADLINE_MS.
  *
  * Clients ("client" column): `raw-ws` is lib/raw-wamp-client.ts, pre-encoded JSON frames, one
- * socket write per frame; `raw-ws coalesced` writes the frames of one event-loop turn at once,
- * which halves the generator's CPU per message so that the router, not the generator, is what
- * saturates; `autobahn-js` is the project's WampConnection (autobahn-js, JSON), the client the
+ * socket write per frame; `raw-ws coalesced` writes the frames of one event-loop turn at once
+ * and reads whole frames straight from the socket chunks, which halves the generator's CPU per
+ * message so that the router, not the generator, is what saturates; `autobahn-js` is the project's WampConnection (autobahn-js, JSON), the client the
  * baseline figures were measured with.
  */
 
@@ -251,10 +251,10 @@ function rpcAutobahn(plan: Plan, inFlight: number) {
 // ---------------------------------------------------------------------------------------------
 // Publish -> event
 
-function pubsubRaw(plan: Plan, subscriberCount: number) {
+function pubsubRaw(plan: Plan, subscriberCount: number, shouldCoalesceWrites = false) {
   return async (router: RouterProcess, cleanup: (fn: () => Promise<unknown>) => void): Promise<Measurement> => {
-    const publisher = await rawClient(router, cleanup);
-    const subscribers = await Promise.all(Array.from({ length: subscriberCount }, () => rawClient(router, cleanup)));
+    const publisher = await rawClient(router, cleanup, shouldCoalesceWrites);
+    const subscribers = await Promise.all(Array.from({ length: subscriberCount }, () => rawClient(router, cleanup, shouldCoalesceWrites)));
     const latency = new LatencyRecorder();
     let isRecording = false;
     let received = 0;
@@ -467,7 +467,9 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
   await runCase(report, options, 'rpc 100 in flight', 'raw-ws coalesced, 10 callers', 'calls/s', BASELINES['rpcInFlight'], rpcRaw(plan, { callers: 10, inFlightPerCaller: 10, shouldCoalesceWrites: true }));
   await runCase(report, options, 'publish to 1 subscriber', 'raw-ws', 'events/s', BASELINES['pubsub1'], pubsubRaw(plan, 1));
   await runCase(report, options, 'publish to 1 subscriber', 'autobahn-js', 'events/s', BASELINES['pubsub1'], pubsubAutobahn(plan));
+  await runCase(report, options, 'publish to 1 subscriber', 'raw-ws coalesced', 'events/s', BASELINES['pubsub1'], pubsubRaw(plan, 1, true));
   await runCase(report, options, 'publish to 10 subscribers', 'raw-ws', 'events/s', BASELINES['pubsub10'], pubsubRaw(plan, 10));
+  await runCase(report, options, 'publish to 10 subscribers', 'raw-ws coalesced', 'events/s', BASELINES['pubsub10'], pubsubRaw(plan, 10, true));
   for (const n of [200, 1_000, 10_000]) {
     await runCase(report, options, `${n.toLocaleString('en-US')} heartbeat sessions`, 'raw-ws', 'msg/s', BASELINES[`heartbeat${n}`], heartbeats(heartbeatPlan, n, 'join'));
   }

@@ -69,6 +69,15 @@ describe('decodeRelayHead', () => {
     expect(err.payload.tail).toBe(',["why"]]');
   });
 
+  it('parses a repeated options text once and hands out the same frozen dict', () => {
+    const a = decodeRelayHead('[16,1,{"acknowledge":true,"exclude":[5]},"t",[1]]')!;
+    const b = decodeRelayHead('[16,2,{"acknowledge":true,"exclude":[5]},"t",[2]]')!;
+    expect(a.m[2]).toEqual({ acknowledge: true, exclude: [5] });
+    expect(b.m[2]).toBe(a.m[2]);
+    expect(Object.isFrozen(a.m[2])).toBe(true);
+    expect(Object.isFrozen((a.m[2] as { exclude: number[] }).exclude)).toBe(true);
+  });
+
   it('decodes a float-marked payload on demand with its floats kept', () => {
     const h = decodeRelayHead('[16,1,{},"t",[1.0,2]]')!;
     const v = h.payload.decode();
