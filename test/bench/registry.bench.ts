@@ -1,5 +1,5 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -301,7 +301,10 @@ async function startRegistry(siteFile: string, probe: RawWampClient): Promise<Re
     tail: () => tail,
     stop: () => stopChild(child, exited),
   };
+  // OCS_BENCH_REGISTRY_LOG=FILE keeps the registry's whole output (e.g. with --trace-gc in the flags)
+  const logFile = process.env['OCS_BENCH_REGISTRY_LOG'];
   createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (logFile !== undefined) appendFileSync(logFile, line + '\n');
     if (line.includes('"msg":"registry tracking heartbeats"')) registry.readyAtMs = Number(/"time":(\d+)/.exec(line)?.[1]);
     tail = (tail + line + '\n').slice(-4000);
   });
@@ -429,6 +432,7 @@ interface CaseResult {
   killed: number;
   detected: number;
   falseExpiries: number;
+  falseExpiryDetails: string[];
   allSevenOnExpiry: boolean;
   lostSockets: number;
   /** Longest time between two heartbeats of one agent as sent (a generator starved of CPU would show here). */
@@ -509,12 +513,15 @@ async function runCase(agents: number, plan: Plan): Promise<CaseResult> {
     const arrival = new LatencyRecorder();
     const fromLastHeard = new LatencyRecorder();
     let falseExpiries = 0;
+    const falseExpiryDetails: string[] = [];
     let detected = 0;
     for (const e of follower.expiries) {
       const sentMs = lastSent.get(e.address);
       const killMs = killedAtMs.get(e.address);
       if (sentMs === undefined || killMs === undefined || e.arrivalMs < killMs) {
         falseExpiries++;
+        // when it happened (from the first beats) and the silence the registry saw
+        if (falseExpiryDetails.length < 5) falseExpiryDetails.push(`${e.address} at +${((e.timeMs - beatStartMs) / 1000).toFixed(1)} s, silent ${((e.timeMs - e.lastHeardMs) / 1000).toFixed(2)} s`);
         continue;
       }
       detected++;
@@ -556,6 +563,7 @@ async function runCase(agents: number, plan: Plan): Promise<CaseResult> {
       killed: victims.length,
       detected,
       falseExpiries,
+      falseExpiryDetails,
       allSevenOnExpiry,
       lostSockets,
       maxBeatGapMs,
@@ -613,6 +621,7 @@ export async function run(options: BenchOptions, agentCounts?: number[]): Promis
           registryRssPeakMb: r.usage.registry.routerRssPeakMb,
           registryRssAfterStatusMb: r.registryRssAfterStatusMb,
           falseExpiries: r.falseExpiries,
+          ...(r.falseExpiryDetails.length > 0 ? { falseExpiryDetails: r.falseExpiryDetails.join('; ') } : {}),
           killed: r.killed,
           detected: r.detected,
           detectionP99Ms: latency.p99,
