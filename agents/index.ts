@@ -18,4 +18,8 @@ export const AGENT_CLASSES: AgentClassTable = {
     summary: 'writes every recorded feed to InfluxDB (record): batching, retry, bounded buffer, OCS layout',
     load: async () => (await import('./influxdb-publisher/main.js')).main,
   },
+  InfluxDBAgentv2: {
+    summary: 'InfluxDBAgent for the InfluxDB 2.x API, target from INFLUXDB_V2_URL/_TOKEN/_ORG/_BUCKET (record)',
+    load: async () => (await import('./influxdb-publisher/main-v2.js')).main,
+  },
 };

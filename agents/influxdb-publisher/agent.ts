@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AgentRuntime } from '../../lib/agent/agent-runtime.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
-import { InfluxPublisher, type InfluxPublisherArgs } from '../../lib/influx/influx-publisher.js';
+import { InfluxPublisher, type InfluxConnection, type InfluxPublisherArgs, type InfluxPublisherSettings } from '../../lib/influx/influx-publisher.js';
 import type { InfluxWriterStats } from '../../lib/influx/influx-writer.js';
 import type { OpResult } from '../../lib/ops/op-table.js';
 import type { OpSession } from '../../lib/ops/op-session.js';
@@ -9,12 +9,15 @@ import type { OpSession } from '../../lib/ops/op-session.js';
 /** The parts of AgentRuntime the publisher uses. */
 export type InfluxDBAgentHost = Pick<AgentRuntime, 'logger' | 'registerProcess' | 'subscribe'>;
 
+/** The arguments both agent classes (InfluxDBAgent, InfluxDBAgentv2) take, the target aside. */
+export type InfluxDBAgentSettings = InfluxPublisherSettings & Pick<InfluxPublisherArgs, 'initial_state'>;
+
 export interface InfluxDBAgentOptions {
   /** `hub.address_root`: every feed is heard on `{root}..feeds.`. */
   addressRoot: string;
-  args: InfluxPublisherArgs;
-  /** InfluxDB 1.x credentials (INFLUXDB_USERNAME / INFLUXDB_PASSWORD). */
-  credentials?: { username: string; password: string };
+  args: InfluxDBAgentSettings;
+  /** Where to write: from InfluxDBAgent's arguments or InfluxDBAgentv2's environment. */
+  connection: InfluxConnection;
   clock?: Clock;
   /** Replaces the publisher built from `args` (tests). */
   publisher?: InfluxPublisher;
@@ -26,7 +29,8 @@ export const SESSION_DATA_INTERVAL_MS = 1000;
 const RecordParamsSchema = z.object({ test_mode: z.boolean().default(false) });
 
 /**
- * OCS's InfluxDB publisher (`InfluxDBAgent`, ocs-protocol §4.5–4.6): subscribes at every join to
+ * OCS's InfluxDB publishers (`InfluxDBAgent` and `InfluxDBAgentv2`, ocs-protocol §4.5–4.6; they
+ * differ only in where the target comes from, see config.ts): subscribes at every join to
  * every feed (`{root}..feeds.`, wildcard) and, while its `record` process runs, writes each
  * recorded feed that is not `agg_params.exclude_influx` to InfluxDB — measurement = agent
  * address, tag `feed`, fields = data keys, nanosecond timestamps. The data path (batching,
@@ -49,7 +53,7 @@ export class InfluxDBAgent {
       options.publisher ??
       new InfluxPublisher({
         args: options.args,
-        ...(options.credentials ? { credentials: options.credentials } : {}),
+        connection: options.connection,
         clock: options.clock ?? systemClock,
         logger: host.logger,
       });

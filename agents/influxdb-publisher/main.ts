@@ -1,39 +1,17 @@
 import type { AgentLaunch } from '../../lib/agent/agent-class.js';
 import { parseAgentArgs } from '../../lib/agent/agent-args.js';
-import { createRuntime } from '../../lib/agent/run-agent.js';
-import { influxTargetFromArgs } from '../../lib/influx/influx-publisher.js';
-import { DEFAULT_CLOSE_DRAIN_MS } from '../../lib/influx/influx-writer.js';
-import { floatPreservingJsonSerializer } from '../../lib/wamp/serializers.js';
-import { InfluxDBAgent } from './agent.js';
+import { influxConnectionFromArgs } from '../../lib/influx/influx-publisher.js';
 import { InfluxDBAgentArgsSchema, influxCredentials } from './config.js';
+import { runInfluxPublisher } from './run-publisher.js';
 
 const AGENT_CLASS = 'InfluxDBAgent';
 
 /**
- * `ocs agent` entry: writes recorded feeds to InfluxDB until shutdown, then flushes what is
- * pending for up to DEFAULT_CLOSE_DRAIN_MS. Its runtime decodes feed events keeping floats
- * (`20.0` stays a float field in InfluxDB).
+ * `ocs agent` entry of `InfluxDBAgent`: the target comes from its arguments (`--host`, `--port`,
+ * `--database`, `--ssl`, or `--org`/`--bucket`/`--token` for 2.x) and INFLUXDB_USERNAME /
+ * INFLUXDB_PASSWORD.
  */
 export async function main(launch: AgentLaunch): Promise<number> {
   const args = parseAgentArgs(launch.config.agentArgv, InfluxDBAgentArgsSchema, AGENT_CLASS);
-  const runtime = createRuntime(launch, AGENT_CLASS, { serializers: [floatPreservingJsonSerializer] });
-  const credentials = influxCredentials(launch.env);
-  const target = influxTargetFromArgs(args, credentials);
-  const agent = new InfluxDBAgent(runtime, { addressRoot: launch.config.hub.addressRoot, args, ...(credentials ? { credentials } : {}) });
-  runtime.logger.info(
-    {
-      url: target.url,
-      ...(target.version === 1 ? { database: target.database, user: target.username ?? null } : { org: target.org, bucket: target.bucket }),
-      initial_state: args.initial_state,
-      max_buffer_points: args.max_buffer_points,
-    },
-    'influx publisher configured',
-  );
-  await agent.start();
-  try {
-    return await runtime.run();
-  } finally {
-    const stats = await agent.close({ drainTimeoutMs: DEFAULT_CLOSE_DRAIN_MS });
-    runtime.logger.info({ written_points: stats.writtenPoints, pending_points: stats.pendingPoints, dropped_points: stats.droppedPoints }, 'influx publisher closed');
-  }
+  return await runInfluxPublisher(launch, AGENT_CLASS, args, influxConnectionFromArgs(args, influxCredentials(launch.env)));
 }

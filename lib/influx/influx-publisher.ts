@@ -1,6 +1,7 @@
 /**
  * The InfluxDB publisher's data path in one object: the HTTP client, the batching writer and the
- * feed-event recorder, built from OCS `InfluxDBAgent` arguments. The agent wires it:
+ * feed-event recorder, built from the arguments and the resolved connection (InfluxConnection)
+ * of OCS's `InfluxDBAgent` or `InfluxDBAgentv2`. The agent wires it:
  * `start()` at startup (creates the database), `recorder.handleFeedEvent(args)` for each event
  * of its `{root}..feeds.` wildcard subscription while its `record` process runs,
  * `sessionData()` into the `record` session, `close()` at shutdown.
@@ -49,10 +50,21 @@ export const InfluxPublisherArgsSchema = z.strictObject({
 });
 export type InfluxPublisherArgs = z.infer<typeof InfluxPublisherArgsSchema>;
 
+/** What the publisher takes from the arguments of either agent class (target aside). */
+export type InfluxPublisherSettings = Pick<InfluxPublisherArgs, 'gzip' | 'max_batch_points' | 'max_buffer_points' | 'flush_interval' | 'backoff_cap'>;
+
+/** Where the publisher writes: from `InfluxDBAgent`'s arguments or `InfluxDBAgentv2`'s environment. */
+export interface InfluxConnection {
+  target: InfluxTarget;
+  /** Per request; default DEFAULT_REQUEST_TIMEOUT_MS. */
+  requestTimeoutMs?: number;
+  /** false asks for no certificate check, which is not supported (a warning says so). */
+  shouldVerifySsl?: boolean;
+}
+
 export interface InfluxPublisherOptions {
-  args: InfluxPublisherArgs;
-  /** 1.x credentials (OCS reads INFLUXDB_USERNAME / INFLUXDB_PASSWORD); none ⇒ no auth. */
-  credentials?: { username: string; password: string };
+  args: InfluxPublisherSettings;
+  connection: InfluxConnection;
   clock?: Clock;
   logger?: Logger;
   fetch?: typeof fetch;
@@ -70,6 +82,14 @@ export function influxTargetFromArgs(args: InfluxPublisherArgs, credentials?: { 
   return { version: 1, url, database: args.database, ...(credentials ?? {}) };
 }
 
+/**
+ * `InfluxDBAgent`'s connection: the target its arguments describe; 1.x `credentials` come from
+ * INFLUXDB_USERNAME / INFLUXDB_PASSWORD (none ⇒ no auth).
+ */
+export function influxConnectionFromArgs(args: InfluxPublisherArgs, credentials?: { username: string; password: string }): InfluxConnection {
+  return { target: influxTargetFromArgs(args, credentials), shouldVerifySsl: args.verify_ssl };
+}
+
 export class InfluxPublisher {
   readonly http: InfluxHttp;
   readonly writer: InfluxWriter;
@@ -79,10 +99,11 @@ export class InfluxPublisher {
   constructor(options: InfluxPublisherOptions) {
     const clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger();
-    const { args } = options;
+    const { args, connection } = options;
     this.http = new InfluxHttp({
-      target: influxTargetFromArgs(args, options.credentials),
+      target: connection.target,
       shouldGzip: args.gzip,
+      ...(connection.requestTimeoutMs !== undefined ? { requestTimeoutMs: connection.requestTimeoutMs } : {}),
       clock,
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
@@ -96,8 +117,8 @@ export class InfluxPublisher {
       backoffCapMs: args.backoff_cap * 1000,
     });
     this.recorder = new InfluxFeedRecorder({ writer: this.writer, logger: this.logger, clock });
-    if (args.ssl && !args.verify_ssl) {
-      this.logger.warn({}, '--verify-ssl false is not supported; certificates are verified');
+    if (connection.target.url.startsWith('https:') && connection.shouldVerifySsl === false) {
+      this.logger.warn({}, 'turning certificate verification off is not supported; certificates are verified');
     }
   }
 

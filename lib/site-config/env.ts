@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { CrossbarTimeoutTextSchema, HttpUrlSchema, InstanceIdSchema, NonEmptyTextSchema, WampUrlSchema, describeValue } from './values.js';
+import { CrossbarTimeoutTextSchema, HttpUrlSchema, InstanceIdSchema, NonEmptyTextSchema, WampUrlSchema, describeValue, expected } from './values.js';
 
 /**
  * The one place that reads `process.env`. Everything else receives the parsed OcsEnv.
@@ -44,6 +44,22 @@ const LogLevelTextSchema = z.string().transform((s, ctx): LogLevel => {
   return level;
 });
 
+/** INFLUXDB_V2_TIMEOUT: whole milliseconds > 0, as influxdb_client's `from_env_properties()` reads it. */
+const MillisecondsTextSchema = z
+  .string()
+  .regex(/^\s*\+?\d+\s*$/, { error: expected('a whole number of milliseconds > 0') })
+  .transform((s) => Number(s.trim()))
+  .refine((ms) => ms > 0, { error: expected('a whole number of milliseconds > 0') });
+
+/** INFLUXDB_V2_VERIFY_SSL: true/false, yes/no or 1/0, any case. */
+const BooleanTextSchema = z.string().transform((s, ctx): boolean => {
+  const key = s.trim().toLowerCase();
+  if (['true', 'yes', '1'].includes(key)) return true;
+  if (['false', 'no', '0'].includes(key)) return false;
+  ctx.addIssue({ code: 'custom', message: `expected true or false, got ${describeValue(s)}` });
+  return z.NEVER;
+});
+
 const unsetIfBlank = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess(unsetIfBlank, schema.optional());
 
@@ -61,6 +77,12 @@ export const OcsEnvSchema = z
     OCS_PASSWORDS_FILE: optional(NonEmptyTextSchema),
     INFLUXDB_USERNAME: optional(NonEmptyTextSchema),
     INFLUXDB_PASSWORD: optional(NonEmptyTextSchema),
+    INFLUXDB_V2_URL: optional(HttpUrlSchema),
+    INFLUXDB_V2_TOKEN: optional(NonEmptyTextSchema),
+    INFLUXDB_V2_ORG: optional(NonEmptyTextSchema),
+    INFLUXDB_V2_BUCKET: optional(NonEmptyTextSchema),
+    INFLUXDB_V2_TIMEOUT: optional(MillisecondsTextSchema),
+    INFLUXDB_V2_VERIFY_SSL: optional(BooleanTextSchema),
   })
   .transform((e) => ({
     /** Directory holding `<site>.yaml` (`--site NAME`, default `default`). */
@@ -83,6 +105,18 @@ export const OcsEnvSchema = z
     influxUsername: e.INFLUXDB_USERNAME,
     /** Its password (OCS's variable). */
     influxPassword: e.INFLUXDB_PASSWORD,
+    /** InfluxDBAgentv2's server (`InfluxDBClient.from_env_properties()`), e.g. `http://influxdb:8086`. */
+    influxV2Url: e.INFLUXDB_V2_URL,
+    /** Its API token (for InfluxDB 1.8's 2.x API: `user:password`). */
+    influxV2Token: e.INFLUXDB_V2_TOKEN,
+    /** Its organisation. */
+    influxV2Org: e.INFLUXDB_V2_ORG,
+    /** Its bucket (OCS reads this one itself); on InfluxDB 1.8 `database` or `database/retention-policy`. */
+    influxV2Bucket: e.INFLUXDB_V2_BUCKET,
+    /** Its per-request timeout in ms (influxdb_client's default: 10 000). */
+    influxV2TimeoutMs: e.INFLUXDB_V2_TIMEOUT,
+    /** Whether it verifies TLS certificates (default true). */
+    influxV2VerifySsl: e.INFLUXDB_V2_VERIFY_SSL,
   }));
 export type OcsEnv = Readonly<z.infer<typeof OcsEnvSchema>>;
 

@@ -5,20 +5,20 @@
  */
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentRuntime } from '../../../lib/agent/agent-runtime.js';
+import type { AgentRuntime } from '../../../lib/agent/agent-runtime.js';
 import type { EncodedSession } from '../../../lib/ops/op-session.js';
-import { silentLogger } from '../../../lib/log.js';
 import { decodeJson, encodeJson } from '../../../lib/wamp/codec.js';
 import { WampFloat } from '../../../lib/wamp/float.js';
-import { floatPreservingJsonSerializer, jsonSerializer } from '../../../lib/wamp/serializers.js';
+import { floatPreservingJsonSerializer } from '../../../lib/wamp/serializers.js';
 import { InfluxDBAgentArgsSchema } from '../../../agents/influxdb-publisher/config.js';
 import { parseAgentArgs } from '../../../lib/agent/agent-args.js';
 import { ConfigError } from '../../../lib/errors.js';
 import { spawnOcs, type AgentProcess } from '../../helpers/agent-process.js';
 import { startInfluxd, type RunningInfluxd } from '../../helpers/influxd.js';
 import { startTestRouter, type TestRouter } from '../../helpers/router.js';
-import { writeSiteFile, type TestSite } from '../../helpers/site-file.js';
+import type { TestSite } from '../../helpers/site-file.js';
 import { delay, waitFor } from '../../helpers/wait.js';
+import { influxFieldTypes, influxPointCount, influxRows, runFakeDataUntil, startPublisherAndSource, stopPublisherAndSource, waitForSession, writeLocalhostSite } from './publisher-fixture.js';
 
 const DB = 'ocs_feeds';
 const PUBLISHER = 'influxdb-publisher';
@@ -32,70 +32,36 @@ let source: AgentRuntime;
 beforeAll(async () => {
   influx = await startInfluxd();
   router = await startTestRouter();
-  site = writeSiteFile({
-    url: router.url,
-    httpUrl: router.httpUrl,
-    hosts: {
-      localhost: {
-        'agent-instances': [
-          {
-            'agent-class': 'InfluxDBAgent',
-            'instance-id': PUBLISHER,
-            arguments: ['--host', '127.0.0.1', '--port', String(influx.port), '--database', DB, '--flush-interval', '0.2', '--backoff-cap', '0.5'],
-          },
-          {
-            'agent-class': 'InfluxDBAgent',
-            'instance-id': 'idle-publisher',
-            arguments: ['--host', '127.0.0.1', '--port', String(influx.port), '--database', 'idle_db', '--initial-state', 'idle'],
-          },
-          { 'agent-class': 'FakeDataAgent', 'instance-id': 'fake-data1', arguments: ['--mode', 'acq', '--num-channels', '4', '--sample-rate', '5'] },
-        ],
-      },
+  site = writeLocalhostSite(router, [
+    {
+      'agent-class': 'InfluxDBAgent',
+      'instance-id': PUBLISHER,
+      arguments: ['--host', '127.0.0.1', '--port', String(influx.port), '--database', DB, '--flush-interval', '0.2', '--backoff-cap', '0.5'],
     },
-  });
-  publisher = spawnOcs(['agent', '--site-file', site.file, '--instance-id', PUBLISHER]);
-  await publisher.waitForLog('joined and registered', 30_000);
-  source = new AgentRuntime({
-    agentClass: 'TestSource',
-    instanceId: 'source',
-    addressRoot: site.addressRoot,
-    wampUrl: router.url,
-    realm: router.realm,
-    crossbarTimeoutS: 0,
-    serializers: [jsonSerializer],
-    logger: silentLogger(),
-  });
-  const joined = new Promise((resolve) => source.once('joined', resolve));
-  void source.run({ shouldHandleSignals: false });
-  await joined;
+    {
+      'agent-class': 'InfluxDBAgent',
+      'instance-id': 'idle-publisher',
+      arguments: ['--host', '127.0.0.1', '--port', String(influx.port), '--database', 'idle_db', '--initial-state', 'idle'],
+    },
+    { 'agent-class': 'FakeDataAgent', 'instance-id': 'fake-data1', arguments: ['--mode', 'acq', '--num-channels', '4', '--sample-rate', '5'] },
+  ]);
+  ({ publisher, source } = await startPublisherAndSource(site, router, PUBLISHER));
   await waitForRecord((s) => s.status === 'running');
 }, 90_000);
 
 afterAll(async () => {
-  await source?.shutdown('tests over');
-  if (publisher && publisher.child.exitCode === null) {
-    publisher.kill('SIGTERM');
-    await publisher.exited;
-  }
+  await stopPublisherAndSource({ publisher, source });
   await influx?.stop();
   if (site) rmSync(site.dir, { recursive: true, force: true });
 });
 
 const measurement = (instanceId: string): string => `${site.addressRoot}.${instanceId}`;
 
-async function rows(q: string): Promise<unknown[][]> {
-  const [result] = await influx.query(q, DB);
-  return result?.series?.[0]?.values ?? [];
-}
+const rows = (q: string): Promise<unknown[][]> => influxRows(influx, q, DB);
 
-async function fieldTypes(m: string): Promise<Record<string, string>> {
-  return Object.fromEntries((await rows(`SHOW FIELD KEYS FROM "${m}"`)).map(([k, t]) => [String(k), String(t)]));
-}
+const fieldTypes = (m: string): Promise<Record<string, string>> => influxFieldTypes(influx, DB, m);
 
-async function pointCount(m: string, field: string, feed: string): Promise<number> {
-  const [row] = await rows(`SELECT count("${field}") FROM "${m}" WHERE "feed" = '${feed}'`);
-  return row ? Number(row[1]) : 0;
-}
+const pointCount = (m: string, field: string, feed: string): Promise<number> => influxPointCount(influx, DB, m, field, feed);
 
 /** The publisher's `record` session as `ocs client status --json` prints it (`{}` when it never ran). */
 async function recordStatus(instanceId = PUBLISHER): Promise<EncodedSession> {
@@ -108,14 +74,7 @@ async function recordStatus(instanceId = PUBLISHER): Promise<EncodedSession> {
 }
 
 async function waitForRecord(check: (s: EncodedSession) => boolean, what = 'record session', timeoutMs = 20_000, instanceId = PUBLISHER): Promise<EncodedSession> {
-  let last: EncodedSession | undefined;
-  return await waitFor(
-    async () => {
-      last = await recordStatus(instanceId);
-      return check(last) ? last : undefined;
-    },
-    { timeoutMs, intervalMs: 200, what: `${what} (last: ${JSON.stringify(last?.data)} ${last?.status})` },
-  );
+  return await waitForSession(() => recordStatus(instanceId), check, what, timeoutMs);
 }
 
 async function callPublisher(op: string, action: string, ...params: string[]): Promise<Record<string, unknown>> {
@@ -161,12 +120,8 @@ describe('floatPreservingJsonSerializer', () => {
 
 describe('InfluxDBAgent with a real influxd', () => {
   it('writes FakeDataAgent temperatures as floats: measurement = agent address, tag feed', async () => {
-    const fake = spawnOcs(['agent', '--site-file', site.file, '--instance-id', 'fake-data1']);
-    await fake.waitForLog('starting acquisition', 30_000);
     const m = measurement('fake-data1');
-    await waitFor(async () => (await pointCount(m, 'channel_03', 'false_temperatures')) >= 10, { timeoutMs: 30_000, what: 'fake data in influx' });
-    fake.kill('SIGTERM');
-    expect(await fake.exited).toBe(0);
+    await runFakeDataUntil(site, 'fake-data1', () => pointCount(m, 'channel_03', 'false_temperatures'));
     expect(await fieldTypes(m)).toEqual({ channel_00: 'float', channel_01: 'float', channel_02: 'float', channel_03: 'float' });
     const tags = await rows(`SHOW TAG VALUES FROM "${m}" WITH KEY = "feed"`);
     expect(tags).toEqual([['feed', 'false_temperatures']]);

@@ -3,10 +3,11 @@ import { InfluxHttp } from '../../../lib/influx/influx-http.js';
 import { InfluxWriter } from '../../../lib/influx/influx-writer.js';
 import { InfluxFeedRecorder } from '../../../lib/influx/influx-feed-recorder.js';
 import { formatFeedMessage } from '../../../lib/influx/line-protocol.js';
-import { InfluxPublisher, InfluxPublisherArgsSchema } from '../../../lib/influx/influx-publisher.js';
+import { InfluxPublisher, InfluxPublisherArgsSchema, influxConnectionFromArgs } from '../../../lib/influx/influx-publisher.js';
 import { WampFloat } from '../../../lib/wamp/float.js';
 import { startInfluxd, type RunningInfluxd } from '../../helpers/influxd.js';
 import { delay, waitFor } from '../../helpers/wait.js';
+import { startV2WriteShim } from './v2-write-shim.js';
 
 let influx: RunningInfluxd;
 let dbCounter = 0;
@@ -178,7 +179,7 @@ describe('InfluxWriter against influxd', () => {
 
   it('InfluxPublisher built from OCS arguments creates its database and writes feed events', async () => {
     const args = InfluxPublisherArgsSchema.parse({ host: '127.0.0.1', port: String(influx.port), database: 'publisher_db', gzip: true, flush_interval: '0.1' });
-    const publisher = new InfluxPublisher({ args });
+    const publisher = new InfluxPublisher({ args, connection: influxConnectionFromArgs(args) });
     onTestFinished(async () => {
       await publisher.close({ drainTimeoutMs: 1000 });
     });
@@ -190,5 +191,29 @@ describe('InfluxWriter against influxd', () => {
     expect(await rows('publisher_db', 'SELECT channel_00 FROM "observatory.fake-data1" WHERE "feed" = \'false_temperatures\'')).toEqual([[1700000000000000000, 0.5]]);
     expect(publisher.sessionData()).toMatchObject({ written_points: 1, pending_points: 0, dropped_points: 0, rejected_points: 0, last_error: null });
     expect(publisher.sessionData().last_write_time).toBeCloseTo(Date.now() / 1000, -1);
+  });
+
+  it('InfluxPublisher with a 2.x connection writes through /api/v2/write to bucket database/retention-policy', async () => {
+    await influx.query('CREATE DATABASE "v2_db"');
+    const shim = await startV2WriteShim(influx.url, { token: 'user:password' });
+    onTestFinished(() => shim.close());
+    const args = InfluxPublisherArgsSchema.parse({ flush_interval: '0.1', gzip: 'true' });
+    const target = { version: 2, url: shim.url, org: 'ocs', bucket: 'v2_db/autogen', token: 'user:password' } as const;
+    const publisher = new InfluxPublisher({ args, connection: { target, requestTimeoutMs: 2000 } });
+    onTestFinished(async () => {
+      await publisher.close({ drainTimeoutMs: 1000 });
+    });
+    const message = { temps: { block_name: 'temps', data: { channel_00: [new WampFloat(1.5), new WampFloat(2)] }, timestamps: [new WampFloat(1700000000), new WampFloat(1700000001)] } };
+    expect(publisher.recorder.handleFeedEvent([[message, feed('observatory.fake-data2', 'false_temperatures')]])).toBe('queued');
+    expect(await publisher.writer.flush(5000)).toBe(true);
+    expect(await rows('v2_db', 'SELECT channel_00 FROM "observatory.fake-data2" WHERE "feed" = \'false_temperatures\'')).toEqual([
+      [1700000000000000000, 1.5],
+      [1700000001000000000, 2],
+    ]);
+    expect(await rows('v2_db', 'SHOW FIELD KEYS FROM "observatory.fake-data2"')).toEqual([['channel_00', 'float']]);
+    expect(publisher.sessionData()).toMatchObject({ written_points: 2, pending_points: 0, last_error: null });
+    expect(shim.requests).toEqual([
+      { method: 'POST', path: '/api/v2/write', org: 'ocs', bucket: 'v2_db/autogen', precision: 'ns', authorization: 'Token user:password', contentEncoding: 'gzip' },
+    ]);
   });
 });

@@ -16,6 +16,12 @@ describe('env', () => {
         OCS_PASSWORDS_FILE: '/p.yaml',
         INFLUXDB_USERNAME: 'ocs',
         INFLUXDB_PASSWORD: 'secret',
+        INFLUXDB_V2_URL: 'http://influxdb:8086',
+        INFLUXDB_V2_TOKEN: 'tok',
+        INFLUXDB_V2_ORG: 'ocs',
+        INFLUXDB_V2_BUCKET: 'ocs_feeds',
+        INFLUXDB_V2_TIMEOUT: '10000',
+        INFLUXDB_V2_VERIFY_SSL: 'True',
         PATH: '/usr/bin',
       }),
     ).toEqual({
@@ -29,11 +35,17 @@ describe('env', () => {
       passwordsFile: '/p.yaml',
       influxUsername: 'ocs',
       influxPassword: 'secret',
+      influxV2Url: 'http://influxdb:8086',
+      influxV2Token: 'tok',
+      influxV2Org: 'ocs',
+      influxV2Bucket: 'ocs_feeds',
+      influxV2TimeoutMs: 10000,
+      influxV2VerifySsl: true,
     });
   });
 
   it('treats missing and blank variables as unset', () => {
-    const env = parseEnv({ SITE_HUB: '', INSTANCE_ID: '  ', CROSSBAR_TIMEOUT: '' });
+    const env = parseEnv({ SITE_HUB: '', INSTANCE_ID: '  ', CROSSBAR_TIMEOUT: '', INFLUXDB_V2_URL: '', INFLUXDB_V2_TIMEOUT: ' ' });
     expect(env).toEqual({
       configDir: undefined,
       instanceId: undefined,
@@ -45,6 +57,12 @@ describe('env', () => {
       passwordsFile: undefined,
       influxUsername: undefined,
       influxPassword: undefined,
+      influxV2Url: undefined,
+      influxV2Token: undefined,
+      influxV2Org: undefined,
+      influxV2Bucket: undefined,
+      influxV2TimeoutMs: undefined,
+      influxV2VerifySsl: undefined,
     });
     expect(Object.isFrozen(env)).toBe(true);
   });
@@ -74,6 +92,7 @@ describe('env', () => {
     expect(OCS_ENV_VARS).toEqual([
       'OCS_CONFIG_DIR', 'INSTANCE_ID', 'SITE_HUB', 'SITE_HTTP', 'SITE_HOST', 'CROSSBAR_TIMEOUT', 'LOGLEVEL', 'OCS_LOG_LEVEL', 'OCS_PASSWORDS_FILE',
       'INFLUXDB_USERNAME', 'INFLUXDB_PASSWORD',
+      'INFLUXDB_V2_URL', 'INFLUXDB_V2_TOKEN', 'INFLUXDB_V2_ORG', 'INFLUXDB_V2_BUCKET', 'INFLUXDB_V2_TIMEOUT', 'INFLUXDB_V2_VERIFY_SSL',
     ]);
   });
 
