@@ -12,7 +12,9 @@ the instance's site-file arguments are merged with the command line (the command
 site options: --site NAME | --site-file FILE, --site-host HOST, --site-hub URL, --site-http URL,
   --site-realm REALM, --instance-id ID, --address-root ROOT, --log-dir DIR, --working-dir DIR,
   --crossbar-timeout SECONDS (0 = never give up), --access-policy POLICY
-environment: OCS_CONFIG_DIR, INSTANCE_ID, SITE_HUB, SITE_HTTP, SITE_HOST, CROSSBAR_TIMEOUT, LOGLEVEL
+environment: OCS_CONFIG_DIR, INSTANCE_ID, SITE_HUB, SITE_HTTP, SITE_HOST, CROSSBAR_TIMEOUT, LOGLEVEL;
+  InfluxDB publishers: INFLUXDB_USERNAME, INFLUXDB_PASSWORD, and for InfluxDBAgentv2
+  INFLUXDB_V2_URL, INFLUXDB_V2_TOKEN, INFLUXDB_V2_ORG, INFLUXDB_V2_BUCKET, INFLUXDB_V2_TIMEOUT, INFLUXDB_V2_VERIFY_SSL
 exit codes: 0 stopped on request, 1 failure, 78 configuration error`;
 
 export async function runAgentCommand(argv: string[], ctx: CliContext): Promise<number> {
