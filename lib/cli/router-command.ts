@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { ConfigError, EXIT_CONFIG } from '../errors.js';
 import { createRootLogger } from '../log.js';
-import { DEFAULT_REALM, loadRouterConfig, parseRouterConfig, startRouter, type RouterConfig } from '../router/index.js';
+import type { RouterConfig } from '../router/config.js';
+import { DEFAULT_REALM, defaultRouterConfig, startRouter } from '../router/index.js';
 import type { CliContext } from './main.js';
 
 const USAGE = `usage: ocs router [--host 127.0.0.1] [--port 8001] [--realm test_realm] [--config FILE] [--log-level info]
@@ -53,7 +54,7 @@ export async function runRouterCommand(argv: string[], _ctx: CliContext): Promis
 
   let config: RouterConfig;
   try {
-    config = values.config !== undefined ? loadRouterConfig(values.config, realm) : parseRouterConfig({}, 'default config', realm);
+    config = values.config !== undefined ? (await import('../router/config.js')).loadRouterConfig(values.config, realm) : defaultRouterConfig(realm);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`ocs router: invalid configuration\n${e.message}\n`);

@@ -7,6 +7,9 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
+import { DEFAULT_REALM, HTTP_BRIDGE_AUTHID_DEFAULT, LIMIT_DEFAULTS, MAX_MESSAGE_BYTES_DEFAULT, allowAllRealm, deepFreeze, defaultRouterConfigInput, markValidated } from './config-defaults.js';
+
+export { DEFAULT_REALM, defaultRouterConfigInput };
 
 const MatchSchema = z.enum(['exact', 'prefix', 'wildcard']);
 
@@ -98,7 +101,7 @@ export const HttpBridgeSchema = z
     realm: z.string().optional(),
     /** default: the anonymous role, else the first role of the realm */
     role: z.string().optional(),
-    authid: z.string().default('http-bridge'),
+    authid: z.string().default(HTTP_BRIDGE_AUTHID_DEFAULT),
   })
   .strict();
 
@@ -117,13 +120,6 @@ export const LimitsSchema = z
   })
   .strict();
 
-const LIMIT_DEFAULTS = {
-  outbound_high_water_bytes: 4 * 1024 * 1024,
-  outbound_max_bytes: 64 * 1024 * 1024,
-  http_max_body_bytes: 16 * 1024 * 1024,
-  handshake_timeout_ms: 10_000,
-  auto_ping_interval_ms: 30_000,
-};
 
 /** The config file / embedding input. Everything is optional: the default is DEFAULT_ROUTER_CONFIG. */
 export const RouterConfigSchema = z
@@ -133,9 +129,9 @@ export const RouterConfigSchema = z
     /** like crossbar's `transports[].paths.ws.auth`; default: anonymous → role `anonymous` when that role exists */
     auth: AuthSchema.optional(),
     /** the HTTP caller bridge at /call (crossbar's `caller` path) */
-    http_bridge: HttpBridgeSchema.default({ enabled: true, authid: 'http-bridge' }),
+    http_bridge: HttpBridgeSchema.default({ enabled: true, authid: HTTP_BRIDGE_AUTHID_DEFAULT }),
     /** a bigger WebSocket message closes that connection (1009) */
-    max_message_bytes: z.number().int().positive().default(16 * 1024 * 1024),
+    max_message_bytes: z.number().int().positive().default(MAX_MESSAGE_BYTES_DEFAULT),
     limits: LimitsSchema.default(LIMIT_DEFAULTS),
   })
   .strict();
@@ -146,32 +142,6 @@ type ParsedConfig = z.infer<typeof RouterConfigSchema>;
 export type RouterConfig = Omit<ParsedConfig, 'realms' | 'auth'> & { realms: RealmConfig[]; auth: AuthConfig };
 /** What callers may pass: defaults are filled in. */
 export type RouterConfigInput = z.input<typeof RouterConfigSchema>;
-
-export const DEFAULT_REALM = 'test_realm';
-
-/** The role every default realm has: anonymous may do everything (OCS's development setup). */
-function allowAllRealm(name: string): RealmConfig {
-  return {
-    name,
-    roles: [
-      {
-        name: 'anonymous',
-        permissions: [
-          { uri: '', match: 'prefix', allow: { call: true, register: true, publish: true, subscribe: true }, disclose: { caller: false, publisher: false } },
-        ],
-      },
-    ],
-  };
-}
-
-/** Everything allowed to anonymous on one realm, as the crossbar config OCS uses for development. */
-export function defaultRouterConfigInput(realm = DEFAULT_REALM): RouterConfigInput {
-  return {
-    realms: [allowAllRealm(realm)],
-    auth: { anonymous: { type: 'static', role: 'anonymous' } },
-    http_bridge: { enabled: true, realm, role: 'anonymous' },
-  };
-}
 
 interface Issue {
   path: (string | number)[];
@@ -217,7 +187,7 @@ export function parseRouterConfig(input: unknown, source = 'router config', defa
   if (!r.success) fail(source, r.error.issues.map((i) => ({ path: i.path as (string | number)[], message: i.message })));
   const { config, issues } = normalize(r.data, defaultRealm);
   if (issues.length > 0) fail(source, issues);
-  return deepFreeze(config);
+  return markValidated(deepFreeze(config));
 }
 
 export const DEFAULT_ROUTER_CONFIG: RouterConfig = parseRouterConfig(defaultRouterConfigInput());
@@ -236,12 +206,4 @@ export function loadRouterConfig(path: string, defaultRealm = DEFAULT_REALM): Ro
     throw new ConfigError(`${path}: invalid YAML: ${first.message}`, { details: { source: path } });
   }
   return parseRouterConfig(doc.toJS() ?? {}, path, defaultRealm);
-}
-
-function deepFreeze<T>(v: T): T {
-  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
-    Object.freeze(v);
-    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
-  }
-  return v;
 }

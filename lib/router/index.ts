@@ -7,7 +7,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { silentLogger, type Logger } from '../log.js';
-import { DEFAULT_REALM, parseRouterConfig, type RouterConfig, type RouterConfigInput } from './config.js';
+import type { RouterConfig, RouterConfigInput } from './config.js';
+import { DEFAULT_REALM, defaultRouterConfig, isValidated } from './config-defaults.js';
 import { HttpCallBridge } from './http-bridge.js';
 import { Router } from './router.js';
 import { createWebSocketTransport } from './transport.js';
@@ -17,7 +18,7 @@ export interface StartRouterOptions {
   host?: string;
   /** default 8001; 0 picks a free port */
   port?: number;
-  /** a validated config or an input to validate (every part optional); default: DEFAULT_ROUTER_CONFIG */
+  /** a validated config or an input to validate (every part optional); default: defaultRouterConfig(realm) */
   config?: RouterConfig | RouterConfigInput;
   /** the realm created when the config declares none; default test_realm */
   realm?: string;
@@ -47,7 +48,11 @@ function urlHost(host: string): string {
 export async function startRouter(options: StartRouterOptions = {}): Promise<RunningRouter> {
   const host = options.host ?? '127.0.0.1';
   const logger = (options.logger ?? silentLogger()).child({ component: 'router' });
-  const config = parseRouterConfig(options.config ?? {}, 'router config', options.realm ?? DEFAULT_REALM);
+  const realmName = options.realm ?? DEFAULT_REALM;
+  // the validator (zod, yaml) is loaded only for a config to check
+  const given = options.config;
+  const config =
+    given === undefined ? defaultRouterConfig(realmName) : isValidated(given) ? given : (await import('./config.js')).parseRouterConfig(given, 'router config', realmName);
   const router = new Router(config, logger);
 
   let bridge: HttpCallBridge | undefined;
@@ -115,7 +120,8 @@ export async function startRouter(options: StartRouterOptions = {}): Promise<Run
   return { url, httpUrl, host, port, config, router, close };
 }
 
-export { DEFAULT_ROUTER_CONFIG, DEFAULT_REALM, loadRouterConfig, parseRouterConfig, defaultRouterConfigInput } from './config.js';
+// parseRouterConfig, loadRouterConfig and DEFAULT_ROUTER_CONFIG are in ./config.js (zod and yaml, loaded on demand)
+export { DEFAULT_REALM, defaultRouterConfig, defaultRouterConfigInput } from './config-defaults.js';
 export type { RouterConfig, RouterConfigInput } from './config.js';
 export { deriveCraKey, signCraChallenge } from './auth.js';
 export { Router, ROUTER_ROLES } from './router.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../lib/errors.js';
 import { DEFAULT_ROUTER_CONFIG, parseRouterConfig } from '../../../lib/router/config.js';
+import { defaultRouterConfig, isValidated } from '../../../lib/router/config-defaults.js';
 import { RoleAuthorizer } from '../../../lib/router/authorizer.js';
 
 describe('router config', () => {
@@ -10,6 +11,16 @@ describe('router config', () => {
     const partial = parseRouterConfig({ max_message_bytes: 1024 }, 'x', 'other_realm');
     expect(partial.realms[0]!.name).toBe('other_realm');
     expect(partial.max_message_bytes).toBe(1024);
+  });
+
+  it('builds the default without the validator exactly as the validator makes it of an empty input', () => {
+    expect(defaultRouterConfig('other_realm')).toEqual(parseRouterConfig({}, 'x', 'other_realm'));
+    expect(defaultRouterConfig()).toEqual(parseRouterConfig({}));
+    expect(Object.isFrozen(defaultRouterConfig().limits)).toBe(true);
+    // startRouter takes these as they are, and validates anything else
+    expect(isValidated(defaultRouterConfig())).toBe(true);
+    expect(isValidated(parseRouterConfig({ max_message_bytes: 10 }))).toBe(true);
+    expect(isValidated({ ...defaultRouterConfig() })).toBe(false);
   });
 
   it('names the source and the path of every problem', () => {

@@ -1,0 +1,75 @@
+/**
+ * The router's default configuration, built without the validator: `ocs router` and
+ * `startRouter()` without a config use it, and load zod and yaml (config.ts) only when a
+ * config file or input has to be checked. config.test.ts holds it equal to what config.ts makes
+ * of an empty input.
+ */
+import type { RealmConfig, RouterConfig, RouterConfigInput } from './config.js';
+
+export const DEFAULT_REALM = 'test_realm';
+
+export const LIMIT_DEFAULTS = {
+  outbound_high_water_bytes: 4 * 1024 * 1024,
+  outbound_max_bytes: 64 * 1024 * 1024,
+  http_max_body_bytes: 16 * 1024 * 1024,
+  handshake_timeout_ms: 10_000,
+  auto_ping_interval_ms: 30_000,
+};
+
+export const MAX_MESSAGE_BYTES_DEFAULT = 16 * 1024 * 1024;
+export const HTTP_BRIDGE_AUTHID_DEFAULT = 'http-bridge';
+
+/** The role every default realm has: anonymous may do everything (OCS's development setup). */
+export function allowAllRealm(name: string): RealmConfig {
+  return {
+    name,
+    roles: [
+      {
+        name: 'anonymous',
+        permissions: [
+          { uri: '', match: 'prefix', allow: { call: true, register: true, publish: true, subscribe: true }, disclose: { caller: false, publisher: false } },
+        ],
+      },
+    ],
+  };
+}
+
+/** Everything allowed to anonymous on one realm, as the crossbar config OCS uses for development. */
+export function defaultRouterConfigInput(realm = DEFAULT_REALM): RouterConfigInput {
+  return {
+    realms: [allowAllRealm(realm)],
+    auth: { anonymous: { type: 'static', role: 'anonymous' } },
+    http_bridge: { enabled: true, realm, role: 'anonymous' },
+  };
+}
+
+/** Configurations made by parseRouterConfig or defaultRouterConfig: startRouter takes them as they are. */
+const validated = new WeakSet<object>();
+
+export function markValidated(config: RouterConfig): RouterConfig {
+  validated.add(config);
+  return config;
+}
+
+export function isValidated(config: unknown): config is RouterConfig {
+  return typeof config === 'object' && config !== null && validated.has(config);
+}
+
+/** The validated configuration of an empty input: realm `realm`, anonymous may do everything. */
+export function defaultRouterConfig(realm = DEFAULT_REALM): RouterConfig {
+  return markValidated(deepFreeze({
+    http_bridge: { enabled: true, authid: HTTP_BRIDGE_AUTHID_DEFAULT },
+    max_message_bytes: MAX_MESSAGE_BYTES_DEFAULT,
+    limits: { ...LIMIT_DEFAULTS },
+    realms: [allowAllRealm(realm)],
+    auth: { anonymous: { type: 'static', role: 'anonymous' } },
+  }));
+}
+
+export function deepFreeze<T>(v: T): T {
+  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
+  }
+  return v;
+}
