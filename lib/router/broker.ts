@@ -1,7 +1,7 @@
 import { uniqueRandomId, randomId } from './ids.js';
-import { ERR, MSG, isCanonicalPayload, isValidPatternUri, isValidUri, parseMatch, payloadTail, withPayload, type Dict, type MatchPolicy } from './messages.js';
+import { ERR, MSG, isValidPatternUri, isValidUri, parseMatch, withPayload, type Dict, type MatchPolicy } from './messages.js';
 import type { Session } from './session.js';
-import type { RelayPayload } from './relay-head.js';
+import { relayTail, type RelayPayload } from './relay-head.js';
 import { UriIndex } from './uri-index.js';
 
 /** One subscription: shared by every session subscribed to the same (uri, match). */
@@ -148,7 +148,7 @@ export class Broker {
     const matches: Subscription[] = [];
     this.index.collect(topic, matches);
     if (matches.length > 0) {
-      const tail = relay !== undefined ? relay.tail : rawText !== undefined && isCanonicalPayload(args, kwargs) ? payloadTail(rawText, 3) : undefined;
+      const tail = relayTail(relay, rawText, args, kwargs, 3);
       this.deliver(publisher, options, topic, args, kwargs, special, publicationId, matches, tail, relay);
     }
     if (shouldAcknowledge) publisher.sendRelay([MSG.PUBLISHED, request, publicationId], false, `[17,${request},${publicationId}]`);

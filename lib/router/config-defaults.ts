@@ -4,6 +4,7 @@
  * config file or input has to be checked. config.test.ts holds it equal to what config.ts makes
  * of an empty input.
  */
+import { deepFreeze } from '../site-config/deep-freeze.js';
 import type { RealmConfig, RouterConfig, RouterConfigInput } from './config.js';
 
 export const DEFAULT_REALM = 'test_realm';
@@ -57,19 +58,13 @@ export function isValidated(config: unknown): config is RouterConfig {
 
 /** The validated configuration of an empty input: realm `realm`, anonymous may do everything. */
 export function defaultRouterConfig(realm = DEFAULT_REALM): RouterConfig {
-  return markValidated(deepFreeze({
+  const config: RouterConfig = {
     http_bridge: { enabled: true, authid: HTTP_BRIDGE_AUTHID_DEFAULT },
     max_message_bytes: MAX_MESSAGE_BYTES_DEFAULT,
     limits: { ...LIMIT_DEFAULTS },
     realms: [allowAllRealm(realm)],
     auth: { anonymous: { type: 'static', role: 'anonymous' } },
-  }));
-}
-
-export function deepFreeze<T>(v: T): T {
-  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
-    Object.freeze(v);
-    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
-  }
-  return v;
+  };
+  deepFreeze(config);
+  return markValidated(config);
 }

@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { DEFAULT_REALM, HTTP_BRIDGE_AUTHID_DEFAULT, LIMIT_DEFAULTS, MAX_MESSAGE_BYTES_DEFAULT, allowAllRealm, deepFreeze, defaultRouterConfigInput, markValidated } from './config-defaults.js';
+import { deepFreeze } from '../site-config/deep-freeze.js';
+import { DEFAULT_REALM, HTTP_BRIDGE_AUTHID_DEFAULT, LIMIT_DEFAULTS, MAX_MESSAGE_BYTES_DEFAULT, allowAllRealm, defaultRouterConfigInput, markValidated } from './config-defaults.js';
 
 export { DEFAULT_REALM, defaultRouterConfigInput };
 
@@ -187,7 +188,8 @@ export function parseRouterConfig(input: unknown, source = 'router config', defa
   if (!r.success) fail(source, r.error.issues.map((i) => ({ path: i.path as (string | number)[], message: i.message })));
   const { config, issues } = normalize(r.data, defaultRealm);
   if (issues.length > 0) fail(source, issues);
-  return markValidated(deepFreeze(config));
+  deepFreeze(config);
+  return markValidated(config);
 }
 
 export const DEFAULT_ROUTER_CONFIG: RouterConfig = parseRouterConfig(defaultRouterConfigInput());

@@ -1,8 +1,8 @@
 import { numberValue, isWampFloat } from '../wamp/float.js';
 import { uniqueRandomId } from './ids.js';
-import { ERR, MSG, isCanonicalPayload, isEmptyDict, isValidPatternUri, isValidUri, parseMatch, payloadTail, withPayload, type Dict, type MatchPolicy } from './messages.js';
+import { ERR, MSG, isEmptyDict, isValidPatternUri, isValidUri, parseMatch, withPayload, type Dict, type MatchPolicy } from './messages.js';
 import type { Session } from './session.js';
-import type { RelayPayload } from './relay-head.js';
+import { relayTail, type RelayPayload } from './relay-head.js';
 import { UriIndex } from './uri-index.js';
 
 export type InvokePolicy = 'single' | 'roundrobin' | 'random' | 'first' | 'last';
@@ -216,8 +216,7 @@ export class Dealer {
       details['timeout'] = timeoutMs;
       inv.timer = setTimeout(() => this.timeOut(inv, timeoutMs), timeoutMs);
     }
-    const isJson = callee.peer.codec?.isJson === true;
-    const tail = !isJson ? undefined : relay !== undefined ? relay.tail : rawText !== undefined && isCanonicalPayload(args, kwargs) ? payloadTail(rawText, 3) : undefined;
+    const tail = callee.peer.codec?.isJson === true ? relayTail(relay, rawText, args, kwargs, 3) : undefined;
     if (tail !== undefined) {
       callee.sendRelay(undefined, special, `[68,${inv.id},${reg.id},${isEmptyDict(details) ? '{}' : JSON.stringify(details)}${tail}`);
       return;
@@ -278,8 +277,7 @@ export class Dealer {
       if (!inv.shouldReceiveProgress) return;
     } else this.finish(inv);
     if (!caller.isOpen) return;
-    const isJson = caller.peer.codec?.isJson === true;
-    const tail = !isJson ? undefined : relay !== undefined ? relay.tail : rawText !== undefined && isCanonicalPayload(args, kwargs) ? payloadTail(rawText, 2) : undefined;
+    const tail = caller.peer.codec?.isJson === true ? relayTail(relay, rawText, args, kwargs, 2) : undefined;
     if (tail !== undefined) {
       caller.sendRelay(undefined, special, (isProgress ? `[50,${inv.callerRequest},{"progress":true}` : `[50,${inv.callerRequest},{}`) + tail);
       return;
@@ -295,8 +293,7 @@ export class Dealer {
     this.finish(inv);
     const caller = inv.caller;
     if (!caller.isOpen) return;
-    const isJson = caller.peer.codec?.isJson === true;
-    const tail = !isJson ? undefined : relay !== undefined ? relay.tail : rawText !== undefined && isCanonicalPayload(args, kwargs) ? payloadTail(rawText, 4) : undefined;
+    const tail = caller.peer.codec?.isJson === true ? relayTail(relay, rawText, args, kwargs, 4) : undefined;
     if (tail !== undefined) {
       caller.sendRelay(undefined, special, `[8,48,${inv.callerRequest},{},${JSON.stringify(error)}${tail}`);
       return;

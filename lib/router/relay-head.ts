@@ -9,9 +9,10 @@
  * or kwargs dict the router must drop, invalid JSON anywhere) returns undefined and the message
  * takes the full decoding path, which produces the exact protocol error.
  */
+import { deepFreeze } from '../site-config/deep-freeze.js';
 import { decodeJson } from '../wamp/codec.js';
 import { MAX_ID } from './ids.js';
-import { MSG, type Dict } from './messages.js';
+import { MSG, isCanonicalPayload, payloadTail, type Dict } from './messages.js';
 
 const MAX_DEPTH = 200;
 
@@ -204,19 +205,12 @@ function readDict(t: string): Dict | undefined {
   const text = t.slice(i, end);
   let d = DICT_CACHE.get(text);
   if (d === undefined) {
-    d = deepFreeze(JSON.parse(text) as Dict);
+    d = JSON.parse(text) as Dict;
+    deepFreeze(d);
     if (DICT_CACHE.size >= DICT_CACHE_MAX) DICT_CACHE.clear();
     DICT_CACHE.set(text, d);
   }
   return d;
-}
-
-function deepFreeze<T>(v: T): T {
-  if (v !== null && typeof v === 'object') {
-    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
-    Object.freeze(v);
-  }
-  return v;
 }
 
 /** A string at `pos`, or undefined. */
@@ -298,4 +292,14 @@ export function decodeRelayHead(t: string): RelayHead | undefined {
   const tailAt = pos;
   if (!isCanonicalPayloadText(t)) return undefined;
   return { m, payload: new RelayPayload(t, t.slice(tailAt), at) };
+}
+
+/**
+ * The payload text to send a JSON receiver after the head the router writes: the head-decoded
+ * message's own, else (fully decoded JSON, `rawText`) the text after element `afterElement` when
+ * the payload needs no change; undefined when the payload must be encoded from its values.
+ */
+export function relayTail(relay: RelayPayload | undefined, rawText: string | undefined, args: unknown[] | undefined, kwargs: Dict | undefined, afterElement: number): string | undefined {
+  if (relay !== undefined) return relay.tail;
+  return rawText !== undefined && isCanonicalPayload(args, kwargs) ? payloadTail(rawText, afterElement) : undefined;
 }

@@ -5,7 +5,6 @@
  * messages in.
  */
 import type { Logger } from '../log.js';
-import { decodeJson } from '../wamp/codec.js';
 import { beginAuthentication, type AuthIdentity, type AuthOutcome } from './auth.js';
 import { TRUSTED_AUTHORIZER, type Authorizer } from './authorizer.js';
 import type { RouterConfig } from './config.js';
@@ -106,29 +105,27 @@ export class Router {
       if (session.state === 'established') this.handleEstablished(session, type, m, special, rawText);
       else this.handleHandshake(session, type, m);
     } catch (e) {
-      // the router's own sessions are never aborted: their owner gets the error
-      if (session.isInternal) throw e;
-      if (e instanceof ProtocolViolation) {
-        this.logger.debug({ session: session.id, err: e }, 'protocol violation');
-        this.protocolViolation(session, e.message);
-      } else {
-        this.logger.error({ session: session.id, err: e }, 'message handler failed');
-        this.protocolViolation(session, `internal error while handling the message: ${e instanceof Error ? e.message : String(e)}`);
-      }
+      this.handlerFailed(session, e);
+    }
+  }
+
+  /** A message handler threw: that session is aborted (the router's own sessions get the error). */
+  private handlerFailed(session: Session, e: unknown): void {
+    if (session.isInternal) throw e;
+    if (e instanceof ProtocolViolation) {
+      this.logger.debug({ session: session.id, err: e }, 'protocol violation');
+      this.protocolViolation(session, e.message);
+    } else {
+      this.logger.error({ session: session.id, err: e }, 'message handler failed');
+      this.protocolViolation(session, `internal error while handling the message: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
 
   /**
-   * A relayed message decoded head-only (relay-head.ts) from an established session: PUBLISH,
-   * CALL, YIELD or ERROR for an INVOCATION, its payload kept as text.
+   * A relayed message decoded head-only (relay-head.ts) from an established session (the
+   * transport checks): PUBLISH, CALL, YIELD or ERROR for an INVOCATION, its payload kept as text.
    */
   handleRelay(session: Session, head: RelayHead): void {
-    if (session.state !== 'established') {
-      const flags = { special: false };
-      const text = head.payload.text;
-      this.handleMessage(session, decodeJson(text, flags), flags.special, text);
-      return;
-    }
     const m = head.m;
     const payload = head.payload;
     const realm = session.realm!;
@@ -147,8 +144,7 @@ export class Router {
           realm.dealer.calleeError(session, m[2] as number, m[4] as string, undefined, undefined, false, undefined, payload);
       }
     } catch (e) {
-      this.logger.error({ session: session.id, err: e }, 'message handler failed');
-      this.protocolViolation(session, `internal error while handling the message: ${e instanceof Error ? e.message : String(e)}`);
+      this.handlerFailed(session, e);
     }
   }
 

@@ -6,7 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { decodeJson, FRAME_CODECS, JSON_FRAME_CODEC, WAMP_SUBPROTOCOLS, type DecodeFlags, type FrameCodec, type WampSubprotocol } from '../wamp/codec.js';
+import { FRAME_CODECS, JSON_FRAME_CODEC, WAMP_SUBPROTOCOLS, type DecodeFlags, type FrameCodec, type WampSubprotocol } from '../wamp/codec.js';
 import type { Logger } from '../log.js';
 import type { RouterConfig } from './config.js';
 import type { Dict } from './messages.js';
@@ -394,21 +394,12 @@ export function createWebSocketTransport(router: Router, config: RouterConfig, l
     const onMessage = (frame: Buffer): void => {
       peer.hasActivity = true;
       if (isPlainJson && session.state === 'established') {
-        const text = frame.toString('utf8');
-        const head = decodeRelayHead(text);
+        const head = decodeRelayHead(frame.toString('utf8'));
         if (head !== undefined) {
           router.handleRelay(session, head);
           return;
         }
-        let msg: unknown;
-        try {
-          msg = decodeJson(text, flags);
-        } catch (e) {
-          router.protocolViolation(session, `cannot decode the frame: ${e instanceof Error ? e.message : String(e)}`);
-          return;
-        }
-        router.handleMessage(session, msg, flags.special, text);
-        return;
+        // anything else: the full decoding below
       }
       const messages: unknown[] = [];
       const texts: string[] | undefined = codec.isJson ? [] : undefined;
