@@ -31,7 +31,9 @@
  * 1. Frozen (node, service here, or `global_expect` frozen): no action at all.
  * 2. `stopped`: stop the local instances (this also applies in blind mode: stopping never makes a
  *    duplicate).
- * 3. Blind mode: the registry is unavailable, its view is stale, it started less than
+ * 3. Hold: the registry polls failed for less than `registryToleranceMs` → liveness stays as last
+ *    judged, claims wait, nothing starts or stops (a lost answer costs its own length, no more).
+ *    Blind mode: the registry is unavailable past that, its view is stale, it started less than
  *    `registryWarmupMs` ago, or this orchestrator started less than `startupHoldMs` ago → no
  *    claim, no failover, no duplicate stop; instances keep running as they are. The grace periods
  *    start again when the view becomes trustworthy.
@@ -93,6 +95,13 @@ export interface OrchestratorOptions {
   registryWarmupMs: number;
   /** A host's placement feed older than this (local receipt time) makes it not alive. */
   placementStaleMs: number;
+  /**
+   * How long a run of failed registry polls (a lost answer, a call that timed out) only holds
+   * the decisions: liveness stays as last judged, claims wait, nothing starts or stops. Past it:
+   * blind, 'registry unavailable'. One failed poll therefore neither restarts the grace periods
+   * nor withdraws a claim.
+   */
+  registryToleranceMs: number;
   /** Publish at least this often (and on every change). */
   publishIntervalMs: number;
   /** No cluster decisions in the first this-long of this orchestrator (the peers' feeds arrive). */
@@ -110,6 +119,7 @@ export const DEFAULT_ORCHESTRATOR_OPTIONS: Readonly<OrchestratorOptions> = Objec
   readyPeriodMs: 3000,
   registryWarmupMs: 7000,
   placementStaleMs: 10_000,
+  registryToleranceMs: 4500,
   publishIntervalMs: 2000,
   startupHoldMs: 4000,
   startTimeoutMs: 60_000,
@@ -183,6 +193,8 @@ export interface ClusterView {
     warm: boolean;
     agents_seen: number;
     polled_at: number | null;
+    /** Since when the polls fail (local clock, unix seconds); decisions hold until blind. */
+    failing_since: number | null;
   };
   nodes: Record<
     string,
@@ -317,6 +329,8 @@ export class Orchestrator {
   private isShuttingDown = false;
   private registry: RegistryView | null = null;
   private registryReceivedAtMs: number | null = null;
+  /** Since when the registry polls fail (null: the last one answered). */
+  private registryFailingSinceMs: number | null = null;
   private registryStartSeen: { startedAtS: number; firstSeenAtMs: number } | null = null;
   private blindReason: string | null = 'starting';
   private seq = 0;
@@ -407,6 +421,22 @@ export class Orchestrator {
 
   /** The registry's table, as polled. */
   onRegistryView(view: RegistryView, receivedAtMs: number = this.clock.nowMs()): void {
+    if (!view.isAvailable) {
+      // Decisions hold for registryToleranceMs, then blind (computeBlindReason).
+      if (this.registryFailingSinceMs === null) {
+        this.registryFailingSinceMs = receivedAtMs;
+        this.logger.warn({}, 'registry not read; decisions held');
+      }
+      if (this.registry === null || !this.registry.isAvailable) {
+        this.registry = view;
+        this.registryReceivedAtMs = receivedAtMs;
+      }
+      return;
+    }
+    if (this.registryFailingSinceMs !== null) {
+      this.logger.info({ failing_for_ms: receivedAtMs - this.registryFailingSinceMs }, 'registry read again');
+      this.registryFailingSinceMs = null;
+    }
     this.registry = view;
     this.registryReceivedAtMs = receivedAtMs;
     const startedAtS = view.registryStartedAtS;
@@ -587,6 +617,7 @@ export class Orchestrator {
     const view = this.registry;
     if (view === null || this.registryReceivedAtMs === null) return 'no registry view';
     if (!view.isAvailable) return 'registry unavailable';
+    if (this.registryFailingSinceMs !== null && now - this.registryFailingSinceMs >= this.options.registryToleranceMs) return 'registry unavailable';
     if (now - this.registryReceivedAtMs > this.options.placementStaleMs) return 'registry view stale';
     if (view.registryStartedAtS === null || this.registryStartSeen === null) return 'registry start unknown';
     // The registry's age: on its own clock when it tells its time, else as seen from here since its start was first seen.
@@ -613,7 +644,13 @@ export class Orchestrator {
     return this.blindReason === null && this.registryLists(this.node);
   }
 
+  /** Registry polls fail, not yet for registryToleranceMs: every judgement stays as it was. */
+  private isHolding(): boolean {
+    return this.blindReason === null && this.registryFailingSinceMs !== null;
+  }
+
   private refreshLiveness(now: number): void {
+    if (this.isHolding()) return;
     for (const [node, peer] of this.peers) {
       const isFresh = peer.receivedAtMs !== null && now - peer.receivedAtMs < this.options.placementStaleMs;
       const isAlive = this.blindReason === null && isFresh && this.registryLists(node);
@@ -721,6 +758,7 @@ export class Orchestrator {
       this.abortClaims(ctx, now, this.blindReason ?? 'shutting down');
       return;
     }
+    if (this.isHolding()) return;
     const drift = this.driftedPeers(service);
     if (drift.length > 0) {
       this.driftWarner.note(service, { service, peers: drift });
@@ -1131,12 +1169,13 @@ export class Orchestrator {
       frozen: this.isFrozen,
       maintenance_until: this.maintenanceUntilMs !== null && this.maintenanceUntilMs > now ? this.maintenanceUntilMs / 1000 : null,
       registry: {
-        healthy: view?.isAvailable ?? false,
+        healthy: (view?.isAvailable ?? false) && this.registryFailingSinceMs === null,
         blind: this.blindReason !== null,
         blind_reason: this.blindReason,
         warm: this.blindReason !== 'registry warming up' && view !== null,
         agents_seen: view === null ? 0 : Object.keys(view.agents).length,
         polled_at: this.registryReceivedAtMs === null ? null : this.registryReceivedAtMs / 1000,
+        failing_since: this.registryFailingSinceMs === null ? null : this.registryFailingSinceMs / 1000,
       },
       nodes,
       services,

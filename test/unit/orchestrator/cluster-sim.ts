@@ -238,6 +238,7 @@ export class ClusterSim {
   private readonly logger: Logger;
   private groups: string[][] | null = null;
   private isRegistryEverywhere = false;
+  private readonly lostPolls = new Map<string, number>();
   private readonly registry = {
     isUp: true,
     startedAtMs: 0,
@@ -389,6 +390,11 @@ export class ClusterSim {
     this.groups = null;
   }
 
+  /** The next `count` registry polls of `host` get no answer. */
+  losePolls(host: string, count: number): void {
+    this.lostPolls.set(host, (this.lostPolls.get(host) ?? 0) + count);
+  }
+
   registryDown(): void {
     this.registry.isUp = false;
   }
@@ -428,7 +434,9 @@ export class ClusterSim {
   private pollRegistry(host: SimHost): void {
     const orch = host.orchestrator;
     if (orch === null) return;
-    if (!this.reachesRegistry(host.name)) {
+    const lost = this.lostPolls.get(host.name) ?? 0;
+    if (lost > 0) this.lostPolls.set(host.name, lost - 1);
+    if (lost > 0 || !this.reachesRegistry(host.name)) {
       orch.onRegistryView(REGISTRY_UNAVAILABLE);
       return;
     }

@@ -138,6 +138,47 @@ describe('Orchestrator', () => {
     expect(sim.runningOn('agg')).toEqual(['h2']);
   });
 
+  it('holds a claim through a few lost registry answers instead of withdrawing it and starting the grace period again', () => {
+    const sim = settled();
+    const killedAt = sim.nowMs;
+    sim.kill('h1');
+    const monitorOf = (host: string) => sim.orchestrator(host).view().services['agg']!.local['agg']!.monitor;
+    expect(sim.runUntil(() => monitorOf('h2') === 'ready', 30_000)).not.toBeNull();
+    const lostMs = 3 * REGISTRY_POLL_MS;
+    sim.losePolls('h2', 3);
+    sim.runFor(REGISTRY_POLL_MS + TICK_MS);
+    const held = sim.orchestrator('h2').view();
+    expect(held.registry).toMatchObject({ healthy: false, blind: false });
+    expect(held.registry.failing_since).not.toBeNull();
+    expect(held.nodes['h1']).toMatchObject({ alive: false, dead: true });
+    expect(monitorOf('h2')).toBe('ready');
+    expect(sim.runUntil(() => sim.runningOn('agg').length === 1, 60_000)).not.toBeNull();
+    expect(sim.nowMs - killedAt).toBeLessThanOrEqual(FAILOVER_MAX_MS + lostMs);
+    expect(sim.runningOn('agg')).toEqual(['h2']);
+    expect(sim.orchestrator('h2').view().registry).toMatchObject({ healthy: true, failing_since: null });
+    sim.runFor(20_000);
+    expect(sim.startsSince(killedAt)).toEqual([expect.objectContaining({ host: 'h2', reason: 'failover from h1' })]);
+  });
+
+  it('goes blind when the registry answers nothing for longer than the tolerance, and judges no host meanwhile', () => {
+    const sim = settled();
+    const at = sim.nowMs;
+    const { registryToleranceMs } = DEFAULT_ORCHESTRATOR_OPTIONS;
+    sim.losePolls('h2', Math.ceil(registryToleranceMs / REGISTRY_POLL_MS) + 3);
+    sim.kill('h1');
+    sim.runFor(registryToleranceMs - REGISTRY_POLL_MS);
+    expect(sim.orchestrator('h2').view().registry).toMatchObject({ blind: false, healthy: false });
+    expect(sim.orchestrator('h2').view().nodes['h1']).toMatchObject({ alive: true, dead: false });
+    sim.runFor(2 * REGISTRY_POLL_MS);
+    expect(sim.orchestrator('h2').view().registry).toMatchObject({ blind: true, blind_reason: 'registry unavailable' });
+    // h2 is still heartbeating, so h3 leaves the service to it; h2 starts it once it reads the registry again
+    expect(sim.startsSince(at)).toEqual([]);
+    expect(sim.runUntil(() => sim.runningOn('agg').length === 1, 60_000)).not.toBeNull();
+    expect(sim.orchestrator('h2').view().registry).toMatchObject({ blind: false, healthy: true });
+    sim.runFor(20_000);
+    expect(sim.startsSince(at)).toEqual([expect.objectContaining({ host: 'h2', reason: 'failover from h1' })]);
+  });
+
   it('takes no action while the registry is down, then fails over once it is back and warm', () => {
     const sim = settled();
     const at = sim.nowMs;
