@@ -1,4 +1,8 @@
-import { pino, type DestinationStream, type LevelWithSilent } from 'pino';
+import { createRequire } from 'node:module';
+import type { DestinationStream, LevelWithSilent } from 'pino';
+
+// pino is CommonJS: loaded with require, not through the ESM translator (less resident memory).
+const { pino } = createRequire(import.meta.url)('pino') as typeof import('pino');
 
 /** The narrow logger type every module receives. */
 export interface Logger {
@@ -26,6 +30,11 @@ export function createRootLogger(options: RootLoggerOptions = {}): Logger {
     redact: { paths: ['*.ticket', '*.password', '*.secret', 'password', 'ticket', 'secret'], censor: '[redacted]' },
   };
   return (options.destination ? pino(opts, options.destination) : pino(opts)) as unknown as Logger;
+}
+
+/** Synchronous writes to stderr (fd 2): nothing is lost when the process exits on a signal. */
+export function stderrDestination(): DestinationStream {
+  return pino.destination({ fd: 2, sync: true });
 }
 
 /** A logger that drops everything (tests and library defaults). */

@@ -11,6 +11,7 @@ import { readEnv } from '../site-config/env.js';
 import { resolveClientConfig } from '../site-config/resolve-client-config.js';
 import { matchHost } from '../site-config/site-lookup.js';
 import { startRouter, type RunningRouter } from '../router/index.js';
+import { ROUTER_YOUNG_GEN_MB, capYoungGeneration } from '../router/young-generation.js';
 import { WampConnection } from '../wamp/connection.js';
 
 const USAGE = `usage: ocs up [--site-file FILE] [--site-host HOST] [--state-dir DIR] [--log-dir DIR]
@@ -85,6 +86,8 @@ async function up(values: Record<string, string | boolean | undefined>): Promise
   const hubHost = hubUrl.hostname.replace(/^\[|\]$/g, '');
   const hubPort = Number(hubUrl.port || (hubUrl.protocol === 'wss:' ? 443 : 80));
   if (isThisMachine(hubHost) && !(await isListening(hubHost, hubPort))) {
+    // this process then serves as the router (the HostManager and agents are children)
+    capYoungGeneration(ROUTER_YOUNG_GEN_MB);
     router = await startRouter({ host: hubHost, port: hubPort, realm: hub.wampRealm });
     say(`router listening on ${router.url}`);
   } else {

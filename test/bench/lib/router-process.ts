@@ -38,7 +38,9 @@ export async function spawnRouterProcess(extraArgs: string[] = []): Promise<Rout
   }
   // e.g. OCS_BENCH_ROUTER_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the router
   const nodeFlags = (process.env['OCS_BENCH_ROUTER_NODE_FLAGS'] ?? '').split(/\s+/).filter((f) => f.length > 0);
-  const child = spawn(process.execPath, [...nodeFlags, entry, 'router', '--host', '127.0.0.1', '--port', '0', ...extraArgs], {
+  // e.g. OCS_BENCH_ROUTER_ARGS="--young-gen-mb 0" to compare router options under the same load
+  const routerArgs = (process.env['OCS_BENCH_ROUTER_ARGS'] ?? '').split(/\s+/).filter((a) => a.length > 0);
+  const child = spawn(process.execPath, [...nodeFlags, entry, 'router', '--host', '127.0.0.1', '--port', '0', ...routerArgs, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);

@@ -68,6 +68,9 @@ describe('ocs router command', () => {
     const port = run(['--port', 'abc']);
     expect(await port.exited).toBe(2);
     expect(port.stderr()).toContain('--port');
+    const youngGen = run(['--young-gen-mb', '2000']);
+    expect(await youngGen.exited).toBe(2);
+    expect(youngGen.stderr()).toContain("--young-gen-mb must be an integer in [0, 1024], got '2000'");
   });
 
   it('exits 78 naming the file and the path inside it on a bad config', async () => {
