@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../../helpers/project-root.js';
+import { registerCleanup } from '../../helpers/router.js';
 
 const MODULE = pathToFileURL(join(projectRoot(), 'dist', 'lib', 'router', 'young-generation.js')).href;
 const MB = 1024 * 1024;
@@ -29,6 +30,9 @@ function largestNewSpace(capMb: number): Promise<number> {
   `;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    registerCleanup(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
