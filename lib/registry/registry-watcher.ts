@@ -11,6 +11,10 @@
  *
  * The table holds each agent's record as of the latest change seen: `last_updated` moves only
  * with events (the Registry does not publish every heartbeat), or on `refresh()`.
+ *
+ * A Registry that has just joined answers with `main` still `starting` (its session.data is not the
+ * table yet, it becomes so when `main` runs, a timer tick later). The watcher asks again every
+ * STARTING_RETRY_MS until `main` runs, for at most STARTING_WAIT_MS; then it takes what it got.
  */
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../clock.js';
@@ -20,6 +24,11 @@ import type { AutobahnSession } from '../wamp/autobahn.js';
 import { AgentRecordSchema, type AgentRecord } from './agent-record.js';
 import { AgentStatusEventSchema, type AgentStatusEvent } from './agent-status-event.js';
 import { DropWarner } from './drop-warner.js';
+
+/** How often the table is asked for again while the Registry's `main` is still starting. */
+export const STARTING_RETRY_MS = 50;
+/** How long the watcher waits for a starting `main` before it takes the table as it is. */
+export const STARTING_WAIT_MS = 5_000;
 
 /** Stops a subscription made by `subscribe`. */
 export type Unsubscribe = () => unknown;
@@ -49,12 +58,14 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
   private unsubscribe: Unsubscribe | undefined;
   private refreshing: Promise<void> | undefined;
   private readonly logger: Logger;
+  private readonly clock: Clock;
   private readonly drops: DropWarner;
 
   constructor(private readonly options: RegistryWatcherOptions) {
     super();
     this.logger = options.logger ?? silentLogger();
-    this.drops = new DropWarner({ clock: options.clock ?? systemClock, logger: this.logger, message: 'registry event dropped' });
+    this.clock = options.clock ?? systemClock;
+    this.drops = new DropWarner({ clock: this.clock, logger: this.logger, message: 'registry event dropped' });
   }
 
   /** Wires the watcher to an autobahn session. */
@@ -118,8 +129,14 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
     this.held ??= [];
     let records: AgentRecord[];
     try {
-      const reply = await this.options.call(`${this.options.registryAddress}.ops`, ['status', 'main'], {});
-      records = this.recordsFromStatus(reply);
+      const giveUpAtMs = this.clock.nowMs() + STARTING_WAIT_MS;
+      let status = await this.readStatus();
+      while (status.isStarting && this.clock.nowMs() < giveUpAtMs) {
+        await new Promise<void>((resolve) => this.clock.setTimeout(resolve, STARTING_RETRY_MS));
+        status = await this.readStatus();
+      }
+      if (status.isStarting) this.logger.warn({ registry: this.options.registryAddress, waited_ms: STARTING_WAIT_MS }, "registry main still starting; its table may be incomplete");
+      records = status.records;
     } catch (err) {
       this.releaseHeld();
       throw err;
@@ -135,22 +152,28 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
     for (const event of held) this.apply(event);
   }
 
-  /** `[code, message, session]` → the records in `session.data`. */
-  private recordsFromStatus(reply: unknown): AgentRecord[] {
+  private async readStatus(): Promise<{ records: AgentRecord[]; isStarting: boolean }> {
+    const reply = await this.options.call(`${this.options.registryAddress}.ops`, ['status', 'main'], {});
+    return this.recordsFromStatus(reply);
+  }
+
+  /** `[code, message, session]` → the records in `session.data`, and whether `main` is still starting. */
+  private recordsFromStatus(reply: unknown): { records: AgentRecord[]; isStarting: boolean } {
     const value = isResultObject(reply) ? reply.args[0] : reply;
     if (!Array.isArray(value) || value.length !== 3) {
       throw new InternalError(`registry ${this.options.registryAddress}: malformed status reply`, { details: { registry: this.options.registryAddress } });
     }
     const session: unknown = value[2];
+    const isStarting = isObject(session) && session['status'] === 'starting';
     const data = isObject(session) ? session['data'] : undefined;
-    if (!isObject(data)) return [];
+    if (!isObject(data)) return { records: [], isStarting };
     const records: AgentRecord[] = [];
     for (const [address, raw] of Object.entries(data)) {
       const parsed = AgentRecordSchema.safeParse(raw);
       if (parsed.success && parsed.data.agent_address === address) records.push(parsed.data);
       else this.drops.note('bad_record', { agent_address: address });
     }
-    return records;
+    return { records, isStarting };
   }
 
   private onEvent(args: unknown[] | undefined): void {

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { InternalError } from '../../../lib/errors.js';
 import { encodeAgentStatusEvent, type AgentStatusEvent } from '../../../lib/registry/agent-status-event.js';
 import { LivenessTracker } from '../../../lib/registry/liveness-tracker.js';
-import { RegistryWatcher } from '../../../lib/registry/registry-watcher.js';
+import { RegistryWatcher, STARTING_RETRY_MS, STARTING_WAIT_MS } from '../../../lib/registry/registry-watcher.js';
 import { WampFloat, isWampFloat } from '../../../lib/wamp/float.js';
 import { confirmAtOnce, heartbeat } from './heartbeat-fixture.js';
 import { recordingLogger } from './recording-logger.js';
@@ -41,8 +41,12 @@ function fakeRegistry() {
   const calls: Array<[string, unknown[], Record<string, unknown> | undefined]> = [];
   const unsubscribed: string[] = [];
   let pendingStatus: Deferred<unknown> | undefined;
+  /** How many status calls `main` answers as still starting (empty data, as a just-joined Registry does). */
+  let startingAnswers = 0;
   const publish = (message: unknown): void => handlers.get('observatory.registry.feeds.agent_status')?.(overTheWire([[message, STATUS_FEED]]) as unknown[]);
   tracker.on('change', (ev) => publish(encodeAgentStatusEvent(ev)));
+  const startingReply = (): unknown =>
+    overTheWire([0, 'Session active.', { session_id: 0, op_name: 'main', op_code: 2, status: 'starting', success: null, start_time: 1, end_time: null, data: {}, messages: [] }]);
   const statusReply = (): unknown =>
     overTheWire([0, 'Session active.', { session_id: 0, op_name: 'main', op_code: 3, status: 'running', success: null, start_time: 1, end_time: null, data: tracker.sessionData(), messages: [] }]);
   return {
@@ -53,6 +57,9 @@ function fakeRegistry() {
     /** The next status call waits until `answerStatus()`. */
     holdStatus(): void {
       pendingStatus = deferred();
+    },
+    startMainLater(answers: number): void {
+      startingAnswers = answers;
     },
     answerStatus(): void {
       pendingStatus?.resolve(statusReply());
@@ -70,6 +77,10 @@ function fakeRegistry() {
       call: async (procedure: string, args: unknown[], kwargs?: Record<string, unknown>) => {
         calls.push([procedure, args, kwargs]);
         if (pendingStatus) return pendingStatus.promise;
+        if (startingAnswers > 0) {
+          startingAnswers--;
+          return startingReply();
+        }
         return statusReply();
       },
     },
@@ -126,6 +137,36 @@ describe('RegistryWatcher', () => {
     expect(watcher.get('observatory.a')).toMatchObject({ expired: true, time_expired: T0_S + 5, op_codes: { acq: 7 } });
     expect(watcher.get('observatory.b')?.op_codes).toEqual({ acq: 5 });
     expect(watcher.list().map((r) => r.agent_address)).toEqual(['observatory.a', 'observatory.b', 'observatory.c']);
+  });
+
+  it('asks again while main is still starting, and takes the table once main runs', async () => {
+    registry.tracker.onHeartbeat(heartbeat('observatory.a', { acq: 3 }));
+    registry.startMainLater(3);
+    const logger = recordingLogger();
+    makeWatcher(logger);
+    const started = watcher.start();
+    await vi.advanceTimersByTimeAsync(STARTING_RETRY_MS * 3);
+    await started;
+    expect(registry.calls).toHaveLength(4);
+    expect(watcher.list()).toEqual(registry.tracker.records());
+    expect(logger.at('warn')).toEqual([]);
+  });
+
+  it('takes an empty table with a warning when main stays starting', async () => {
+    registry.tracker.onHeartbeat(heartbeat('observatory.a', { acq: 3 }));
+    registry.startMainLater(Number.POSITIVE_INFINITY);
+    const logger = recordingLogger();
+    makeWatcher(logger);
+    const started = watcher.start();
+    await vi.advanceTimersByTimeAsync(STARTING_WAIT_MS);
+    await started;
+    expect(registry.calls.length).toBe(STARTING_WAIT_MS / STARTING_RETRY_MS + 1);
+    // the table read was empty; the events held meanwhile (a expired at 5 s) still apply
+    expect(watcher.list().map((r) => [r.agent_address, r.expired])).toEqual([['observatory.a', true]]);
+    expect(logger.at('warn').map((w) => w.msg)).toEqual(['registry main still starting; its table may be incomplete']);
+    registry.startMainLater(0);
+    await watcher.refresh();
+    expect(watcher.list()).toEqual(registry.tracker.records());
   });
 
   it('removes forgotten agents', async () => {
