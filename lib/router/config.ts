@@ -10,8 +10,6 @@ import { ConfigError } from '../errors.js';
 import { deepFreeze } from '../site-config/deep-freeze.js';
 import { DEFAULT_REALM, HTTP_BRIDGE_AUTHID_DEFAULT, LIMIT_DEFAULTS, MAX_MESSAGE_BYTES_DEFAULT, allowAllRealm, defaultRouterConfigInput, markValidated } from './config-defaults.js';
 
-export { DEFAULT_REALM, defaultRouterConfigInput };
-
 const MatchSchema = z.enum(['exact', 'prefix', 'wildcard']);
 
 export const PermissionSchema = z
@@ -120,7 +118,6 @@ export const LimitsSchema = z
     auto_ping_interval_ms: z.number().int().nonnegative().default(30_000),
   })
   .strict();
-
 
 /** The config file / embedding input. Everything is optional: the default is DEFAULT_ROUTER_CONFIG. */
 export const RouterConfigSchema = z
