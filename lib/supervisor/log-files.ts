@@ -1,5 +1,5 @@
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, statSync, truncateSync } from 'node:fs';
-import { copyFile, truncate } from 'node:fs/promises';
+import { copyFile, rename, rm, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
@@ -7,7 +7,8 @@ import { join } from 'node:path';
  * supervisor with O_APPEND and handed to the child as its fds, so the child never depends on
  * the supervisor (no pipe, no SIGPIPE). Rotation by size: at each (re)start when above
  * maxBytes (rename), and while running when above 2 × maxBytes (copy, then truncate; lines
- * written between the copy and the truncate are lost).
+ * written between the copy and the truncate are lost). The copy is made under a temporary name
+ * and renamed into place, so `<file>.1` only ever appears whole.
  */
 
 export const LOG_STREAMS = ['stdout', 'stderr'] as const;
@@ -135,8 +136,15 @@ export class ChildLogFiles {
       for (const path of [this.stdoutPath, this.stderrPath]) {
         if (sizeOf(path) <= 2 * this.policy.maxBytes) continue;
         if (this.policy.keep > 0) {
+          const partial = `${path}.rotating`;
+          try {
+            await copyFile(path, partial);
+          } catch (err) {
+            await rm(partial, { force: true });
+            throw err;
+          }
           shiftRotated(path, this.policy.keep);
-          await copyFile(path, `${path}.1`);
+          await rename(partial, `${path}.1`);
         }
         await truncate(path, 0);
         rotated.push(path);

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -56,5 +56,29 @@ describe('log-files', () => {
     expect(readFileSync(`${logs.stdoutPath}.1`, 'utf8')).toBe('y'.repeat(250));
     expect(statSync(`${logs.stdoutPath}.2`).size).toBe(150);
     expect(statSync(logs.stdoutPath).size).toBe(0);
+  });
+
+  it('shows the running copy as <file>.1 only once it is whole', async () => {
+    const dir = tmp();
+    const logs = new ChildLogFiles(dir, 'big', { maxBytes: 1000, keep: 2 });
+    ChildLogFiles.closeFds(logs.openForRun());
+    writeFileSync(`${logs.stdoutPath}.1`, 'o'.repeat(10));
+    const size = 64 * 1024 * 1024;
+    appendFileSync(logs.stdoutPath, Buffer.alloc(size, 0x7a));
+    const seen = new Set<number>();
+    let done = false;
+    const rotation = logs.rotateIfOversized().finally(() => {
+      done = true;
+    });
+    while (!done) {
+      if (existsSync(`${logs.stdoutPath}.1`)) seen.add(statSync(`${logs.stdoutPath}.1`).size);
+      await new Promise((res) => setImmediate(res));
+    }
+    expect(await rotation).toEqual([logs.stdoutPath]);
+    seen.add(statSync(`${logs.stdoutPath}.1`).size);
+    expect([...seen].filter((s) => s !== 10 && s !== size)).toEqual([]);
+    expect(statSync(`${logs.stdoutPath}.1`).size).toBe(size);
+    expect(statSync(`${logs.stdoutPath}.2`).size).toBe(10);
+    expect(readdirSync(dir).sort()).toEqual(['big.err.log', 'big.out.log', 'big.out.log.1', 'big.out.log.2']);
   });
 });
