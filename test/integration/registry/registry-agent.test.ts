@@ -213,7 +213,9 @@ describe('RegistryAgent (ocs agent processes)', () => {
     await registry.watcher.stop();
     await startAgent(site.file, 'registry');
     registry = await watchRegistry(session, registryAddress);
-    await registry.waitForEvent('agent.appeared', live);
+    // the registry hears the live agent from its join on: the beat that makes it appear may come
+    // before the watcher subscribed (the record is then in the table it read), or after (an event)
+    await registry.waitForRecord(live, (r) => !r.expired && r.op_codes['acq'] === 3, 'live agent heard by the new registry');
     expect(Object.keys(await mainSessionData(session, registryAddress))).toEqual([live]);
   });
 
@@ -238,7 +240,8 @@ describe('RegistryAgent (ocs agent processes)', () => {
       },
     ]);
 
-    const watch = spawnOcs(['client', 'scan', '--site-file', site.file, '--use-registry', 'registry', '--watch', '--json', '--duration', '20']);
+    // ended by the SIGINT below; the duration only bounds a leftover, past every wait of this test
+    const watch = spawnOcs(['client', 'scan', '--site-file', site.file, '--use-registry', 'registry', '--watch', '--json', '--duration', '120']);
     await waitFor(() => watch.records.some((r) => r['instance_id'] === 'fake-data1'), { timeoutMs: EVENT_TIMEOUT_MS, what: 'watch lists the table' });
     const newcomer = `${site.addressRoot}.py-agent`;
     const peer = startHeartbeatPeer('beat', router.url, newcomer, { beats: 1 });
