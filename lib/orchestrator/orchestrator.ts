@@ -940,9 +940,16 @@ export class Orchestrator {
       if (holders.length === 0) continue;
       const current = [...holders].sort((a, b) => ctx.info(b, slot)!.epoch - ctx.info(a, slot)!.epoch)[0]!;
       const previous = this.lastHolder.get(slot);
-      if (previous !== undefined && previous !== current && this.isDead(previous)) {
-        this.lastFailover.set(ctx.service, { instance_id: slot, from: previous, to: current, at: now / 1000, reason: 'host expired' });
-        this.logger.info({ instance_id: slot, from: previous, to: current }, 'failed over');
+      if (previous !== undefined && previous !== current) {
+        if (this.isDead(previous)) {
+          this.lastFailover.set(ctx.service, { instance_id: slot, from: previous, to: current, at: now / 1000, reason: 'host expired' });
+          this.logger.info({ instance_id: slot, from: previous, to: current }, 'failed over');
+        } else if (holders.includes(previous)) {
+          // Both hold as this host sees it (it has not judged the previous holder yet, e.g. its
+          // registry polls failed meanwhile): the move is a failover if the previous holder turns
+          // out dead, not if it lets the instance go.
+          continue;
+        }
       }
       this.lastHolder.set(slot, current);
     }

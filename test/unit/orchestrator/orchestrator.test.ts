@@ -138,6 +138,26 @@ describe('Orchestrator', () => {
     expect(sim.runningOn('agg')).toEqual(['h2']);
   });
 
+  it('records the failover on a host that judges the old holder dead only after the new one holds it', () => {
+    const sim = settled();
+    const killedAt = sim.nowMs;
+    sim.kill('h1');
+    // h3 reads nothing from the registry from before h1 expires until well after h2 took over
+    sim.runFor(3000);
+    sim.losePolls('h3', 20);
+    expect(sim.runUntil(() => sim.runningOn('agg').length === 1, 60_000)).not.toBeNull();
+    expect(sim.runningOn('agg')).toEqual(['h2']);
+    const h3 = () => sim.orchestrator('h3').view();
+    expect(h3().nodes['h1']!.dead).toBe(false);
+    expect(h3().services['agg']!.holders.map((x) => x.node).sort()).toEqual(['h1', 'h2']);
+    expect(sim.runUntil(() => h3().nodes['h1']!.dead, 60_000)).not.toBeNull();
+    sim.runFor(TICK_MS);
+    expect(h3().services['agg']!.holders.map((x) => x.node)).toEqual(['h2']);
+    expect(h3().services['agg']!.last_failover).toMatchObject({ from: 'h1', to: 'h2' });
+    expect(sim.orchestrator('h2').view().services['agg']!.last_failover).toMatchObject({ from: 'h1', to: 'h2' });
+    expect(sim.startsSince(killedAt)).toEqual([expect.objectContaining({ host: 'h2', reason: 'failover from h1' })]);
+  });
+
   it('holds a claim through a few lost registry answers instead of withdrawing it and starting the grace period again', () => {
     const sim = settled();
     const killedAt = sim.nowMs;
