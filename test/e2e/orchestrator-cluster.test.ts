@@ -75,7 +75,15 @@ describe('orchestrator: three HostManagers on one router (real processes)', () =
     const holder = await settledHolder('fake-cluster placed');
     expect(holder).toBe('h1');
     expect(cluster.starts()).toEqual({ h1: 1, h2: 0, h3: 0 });
-    const views = await viewsOf(HOSTS);
+    // healthy is the last registry poll's outcome: one answer lost on a busy machine shows until the next poll
+    const views = await poll(
+      async () => {
+        const all = await viewsOf(HOSTS);
+        return all.every((v) => v?.registry.healthy === true) ? all : null;
+      },
+      SETTLE_TIMEOUT_MS,
+      'every host reading the registry',
+    );
     for (const view of views) {
       expect(view?.registry).toMatchObject({ healthy: true, blind: false });
       expect(Object.values(view!.nodes).every((n) => n.alive)).toBe(true);
