@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, statSync, truncateSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, linkSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { copyFile, rename, rm, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -8,7 +8,8 @@ import { join } from 'node:path';
  * the supervisor (no pipe, no SIGPIPE). Rotation by size: at each (re)start when above
  * maxBytes (rename), and while running when above 2 × maxBytes (copy, then truncate; lines
  * written between the copy and the truncate are lost). The copy is made under a temporary name
- * and renamed into place, so `<file>.1` only ever appears whole.
+ * and renamed into place, so `<file>.1` only ever appears whole, and once it exists it never
+ * disappears during a rotation (the older copies are shifted up by hard link and rename).
  */
 
 export const LOG_STREAMS = ['stdout', 'stderr'] as const;
@@ -35,11 +36,26 @@ function sizeOf(path: string): number {
   }
 }
 
-/** Shifts `<path>.1` … `<path>.(keep-1)` up by one, dropping the last. */
+/**
+ * Shifts `<path>.1` … `<path>.(keep-1)` up by one, dropping the last. Each copy is hard-linked
+ * under a temporary name that is then renamed over the next number, so no `<path>.i` is ever
+ * missing: `<path>.i` keeps its old content until the caller (or the next step) replaces it with
+ * one rename. Where hard links are not supported, the copy is simply renamed.
+ */
 function shiftRotated(path: string, keep: number): void {
   for (let i = keep - 1; i >= 1; i--) {
     const from = `${path}.${i}`;
-    if (existsSync(from)) renameSync(from, `${path}.${i + 1}`);
+    if (!existsSync(from)) continue;
+    const to = `${path}.${i + 1}`;
+    const link = `${to}.shifting`;
+    try {
+      rmSync(link, { force: true });
+      linkSync(from, link);
+    } catch {
+      renameSync(from, to);
+      continue;
+    }
+    renameSync(link, to);
   }
 }
 

@@ -81,4 +81,38 @@ describe('log-files', () => {
     expect(statSync(`${logs.stdoutPath}.2`).size).toBe(10);
     expect(readdirSync(dir).sort()).toEqual(['big.err.log', 'big.out.log', 'big.out.log.1', 'big.out.log.2']);
   });
+
+  it('never leaves <file>.1 missing while the older copies are shifted up', async () => {
+    const dir = tmp();
+    const logs = new ChildLogFiles(dir, 'shift', { maxBytes: 100, keep: 3 });
+    ChildLogFiles.closeFds(logs.openForRun());
+    const one = `${logs.stdoutPath}.1`;
+    writeFileSync(one, 'a'.repeat(10));
+    // The gap this guards against lasts one asynchronous rename: watch many rotations.
+    let missing = 0;
+    for (let round = 0; round < 40; round++) {
+      appendFileSync(logs.stdoutPath, 'c'.repeat(300 + round));
+      let done = false;
+      const rotation = logs.rotateIfOversized().finally(() => {
+        done = true;
+      });
+      while (!done) {
+        if (!existsSync(one)) missing += 1;
+        await new Promise((res) => setImmediate(res));
+      }
+      expect(await rotation).toEqual([logs.stdoutPath]);
+    }
+    expect(missing).toBe(0);
+    expect(readFileSync(one, 'utf8')).toBe('c'.repeat(339));
+    expect(readFileSync(`${logs.stdoutPath}.2`, 'utf8')).toBe('c'.repeat(338));
+    expect(readFileSync(`${logs.stdoutPath}.3`, 'utf8')).toBe('c'.repeat(337));
+    expect(readdirSync(dir).sort()).toEqual(['shift.err.log', 'shift.out.log', 'shift.out.log.1', 'shift.out.log.2', 'shift.out.log.3']);
+
+    // At a restart the live file is renamed to .1 over the previous copy.
+    appendFileSync(logs.stdoutPath, 'd'.repeat(150));
+    ChildLogFiles.closeFds(logs.openForRun());
+    expect(readFileSync(one, 'utf8')).toBe('d'.repeat(150));
+    expect(readFileSync(`${logs.stdoutPath}.2`, 'utf8')).toBe('c'.repeat(339));
+    expect(readFileSync(`${logs.stdoutPath}.3`, 'utf8')).toBe('c'.repeat(338));
+  });
 });
