@@ -42,6 +42,7 @@ async function childrenOf(host: SupervisorHost): Promise<ChildMap> {
   return (await host.request('status')).children as ChildMap;
 }
 
+/** Polls the host's children until `check` holds (generous: node children start slowly on a loaded two-core machine). */
 async function waitChildren(host: SupervisorHost, check: (c: ChildMap) => boolean, what: string): Promise<ChildMap> {
   let last: ChildMap = {};
   await waitFor(
@@ -49,7 +50,7 @@ async function waitChildren(host: SupervisorHost, check: (c: ChildMap) => boolea
       last = await childrenOf(host);
       return check(last);
     },
-    { timeoutMs: 10_000, intervalMs: 50, what },
+    { timeoutMs: 20_000, intervalMs: 50, what },
   );
   return last;
 }
@@ -72,7 +73,7 @@ describe('supervisor restart and reconciliation', () => {
     const first = await startHost(stateDir, entries);
     expect((first.ready.report as { started: string[] }).started).toHaveLength(5);
     const running = await waitChildren(first.host, (c) => Object.values(c).filter((x) => x.state === 'RUNNING').length === 5, 'five running');
-    await waitFor(() => lines(startFile).length === 5, { timeoutMs: 5000, what: 'five starts' });
+    await waitFor(() => lines(startFile).length === 5, { timeoutMs: 20_000, what: 'five starts' });
     const pids = Object.values(running).map((c) => c.pid ?? 0);
 
     await first.host.kill9();
@@ -97,19 +98,22 @@ describe('supervisor restart and reconciliation', () => {
     expect(restarted['c2']?.pid).not.toBe(victim);
     const status = (await second.host.request('status')).status as { services: Record<string, { last_exit: { exit: unknown } | null }> };
     expect(status.services['c2']?.last_exit?.exit).toBe('unknown');
-    await waitFor(() => lines(startFile).length === 6, { timeoutMs: 5000 });
+    await waitFor(() => lines(startFile).length === 6, { timeoutMs: 20_000, what: 'six starts' });
   });
 
   it('finishes an interrupted stop, keeps a suspension, and keeps operator stops across restarts', async () => {
     const stateDir = newStateDir();
+    const startFile = join(stateDir, 'starts.txt');
+    // stub's stop timeout leaves room to see it still STOPPING once plain has stopped.
     const entries = [
-      { ...entry('stub', '--ignore-sigint'), supervise: { minUptimeS: 0, stopTimeoutS: 1.5 } },
+      { ...entry('stub', '--ignore-sigint', '--start-file', startFile), supervise: { minUptimeS: 0, stopTimeoutS: 5 } },
       entry('sus'),
-      entry('plain', '--graceful'),
+      entry('plain', '--graceful', '--start-file', startFile),
     ];
     const first = await startHost(stateDir, entries);
     const running = await waitChildren(first.host, (c) => Object.values(c).every((x) => x.state === 'RUNNING'), 'all running');
-    await new Promise((r) => setTimeout(r, 300)); // let the children install their handlers
+    // stub and plain write their start line once their signal handlers are in place.
+    await waitFor(() => lines(startFile).length === 2, { timeoutMs: 20_000, what: 'stub and plain set up' });
     await first.host.request('stop', 'stub');
     await first.host.request('suspend', 'sus');
     await first.host.request('stop', 'plain');
@@ -121,7 +125,8 @@ describe('supervisor restart and reconciliation', () => {
     const second = await startHost(stateDir, entries);
     const c0 = second.ready.children as ChildMap;
     expect(c0['sus']).toMatchObject({ state: 'SUSPENDED', pid: running['sus']?.pid });
-    expect(procState(running['sus']?.pid ?? 0)).toBe('T');
+    // Kept stopped (a SIGSTOP sent just before the kill takes effect once the process is scheduled).
+    await waitFor(() => procState(running['sus']?.pid ?? 0) === 'T', { timeoutMs: 5000, what: 'sus stopped' });
     expect(c0['stub']?.state).toBe('STOPPING');
     expect(c0['plain']?.state).toBe('STOPPED');
     await waitChildren(second.host, (c) => c['stub']?.state === 'STOPPED', 'stub stopped after escalation');
