@@ -93,10 +93,10 @@ describe('supervisor with real processes', () => {
     expect(state(sup, 's')).toBe('RUNNING');
     // An external SIGSTOP is observed by the poll.
     process.kill(pid, 'SIGSTOP');
-    const ext = await sup.waitFor('s', (r) => r?.current.state === 'SUSPENDED', 3000);
+    const ext = await sup.waitFor('s', (r) => r?.current.state === 'SUSPENDED', 10_000);
     expect(ext?.current.isExternal).toBe(true);
     process.kill(pid, 'SIGCONT');
-    await sup.waitFor('s', (r) => r?.current.state === 'RUNNING', 3000);
+    await sup.waitFor('s', (r) => r?.current.state === 'RUNNING', 10_000);
   });
 
   it('stops a suspended child (stop signal then SIGCONT)', async () => {
@@ -189,7 +189,7 @@ describe('supervisor with real processes', () => {
     });
     expect(state(sup, 'cron')).toBe('PENDING');
     expect(existsSync(startFile)).toBe(false);
-    await waitFor(() => existsSync(startFile) && readFileSync(startFile, 'utf8').trim().split('\n').length >= 2, { timeoutMs: 6000, what: 'two cron runs' });
+    await waitFor(() => existsSync(startFile) && readFileSync(startFile, 'utf8').trim().split('\n').length >= 2, { timeoutMs: 20_000, what: 'two cron runs' });
     expect(sup.get('cron')?.current.scheduleNextMs).not.toBeNull();
   });
 
