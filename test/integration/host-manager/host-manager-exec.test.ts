@@ -24,7 +24,8 @@ describe('HostManager agent: created commands (--allow-exec, real processes)', (
     const created = await task(client, 'create', {
       id: 'crasher',
       cmd: childCmd('--stderr', 'boom: no calibration file', '--exit-code', 3, '--after-ms', 20),
-      restart: { backoff_initial_s: 0.2, backoff_factor: 2, backoff_jitter: 0, max_restarts: 3, min_uptime_s: 1 },
+      // Every run ends while STARTING, however slowly node starts: min_uptime_s is far above a run's life.
+      restart: { backoff_initial_s: 0.2, backoff_factor: 2, backoff_jitter: 0, max_restarts: 3, min_uptime_s: 30 },
     });
     expect(created.session).toMatchObject({ success: true });
     expect(messagesOf(created)).toContain('created; starting');

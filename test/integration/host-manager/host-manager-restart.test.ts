@@ -58,6 +58,9 @@ describe('HostManager agent: restarts of the HostManager itself (real processes)
     await startHostManager(site, 'hm-a');
     const second = spawnOcs(['agent', '--site-file', site.file, '--site-host', 'localhost', '--instance-id', 'hm-b']);
     expect(await second.exited).toBe(EXIT_CONFIG);
+    // 'exit' can come before the last stderr chunk is read: read stderr to its end first.
+    const stderr = second.child.stderr!;
+    if (!stderr.readableEnded) await new Promise((r) => stderr.once('end', r));
     expect(second.stderr()).toMatch(/sup-00\.lock/);
     await startHostManager(site, 'hm-c');
     const client = await connect(site, 'hm-c');
