@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSync, closeSync } from 'node:fs';
@@ -54,16 +54,33 @@ function installExitHook(): void {
 
 /** A free TCP port on 127.0.0.1 (the kernel's pick; released before influxd binds it). */
 export async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
+  const [port] = await freePorts(1);
+  return port!;
 }
+
+/**
+ * `count` distinct free TCP ports on 127.0.0.1: all are held until every one is picked, so the
+ * kernel cannot hand out the same port twice; they are released before influxd binds them.
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const server = createServer();
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => resolve());
+      });
+    }
+    return servers.map((server) => (server.address() as AddressInfo).port);
+  } finally {
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()))));
+  }
+}
+
+/** How often the first start picks new ports when one was taken meanwhile. */
+const PORT_ATTEMPTS = 5;
 
 function configToml(dir: string, httpPort: number, rpcPort: number): string {
   return `reporting-disabled = true
@@ -106,12 +123,16 @@ export async function startInfluxd(options: StartInfluxdOptions = {}): Promise<R
   const startTimeoutMs = options.startTimeoutMs ?? 20_000;
   const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
   const dir = await mkdtemp(join(tmpdir(), 'ocs-influxd-'));
-  const port = await freePort();
-  const rpcPort = await freePort();
   const configPath = join(dir, 'influxdb.conf');
   const logPath = join(dir, 'influxd.log');
-  await writeFile(configPath, configToml(dir, port, rpcPort));
-  const url = `http://127.0.0.1:${port}`;
+  let port = 0;
+  let url = '';
+  const choosePorts = async (): Promise<void> => {
+    const [httpPort, rpcPort] = (await freePorts(2)) as [number, number];
+    port = httpPort;
+    url = `http://127.0.0.1:${port}`;
+    await writeFile(configPath, configToml(dir, httpPort, rpcPort));
+  };
   let child: ChildProcess | undefined;
   let isRemoved = false;
 
@@ -196,7 +217,23 @@ export async function startInfluxd(options: StartInfluxdOptions = {}): Promise<R
     return results;
   };
 
-  await start();
+  // The ports are free when picked, but another process may bind one before influxd does:
+  // then influxd exits at startup, and it starts again on other ports (before anyone knows them).
+  for (let attempt = 1; ; attempt++) {
+    await choosePorts();
+    try {
+      await start();
+      break;
+    } catch (err) {
+      const isPortTaken = /address already in use/.test((err as Error).message);
+      if (!isPortTaken || attempt >= PORT_ATTEMPTS) {
+        isRemoved = true;
+        await rm(dir, { recursive: true, force: true });
+        throw err;
+      }
+      for (const sub of ['influxd.log', 'meta', 'data', 'wal']) await rm(join(dir, sub), { recursive: true, force: true });
+    }
+  }
   return {
     url,
     port,
