@@ -24,9 +24,15 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq
     # --no-install-recommends keeps the install small; policy-rc.d stops the package from
     # starting a system-wide influxd (the tests start their own on a loopback port).
+    # A policy-rc.d the machine already has is put back afterwards, also when the install fails.
+    if [ -e /usr/sbin/policy-rc.d ]; then
+      mv /usr/sbin/policy-rc.d /usr/sbin/policy-rc.d.ocs-saved
+      trap 'mv -f /usr/sbin/policy-rc.d.ocs-saved /usr/sbin/policy-rc.d' EXIT
+    else
+      trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    fi
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
     apt-get install -y -qq --no-install-recommends "${missing[@]}"
-    rm -f /usr/sbin/policy-rc.d
   else
     echo "missing Debian packages: ${missing[*]}" >&2
     echo "install them with: sudo apt-get install ${missing[*]}" >&2
