@@ -370,7 +370,11 @@ export function createWebSocketTransport(router: Router, config: RouterConfig, l
   const pingTimer =
     pingMs > 0
       ? setInterval(() => {
-          for (const p of peers) p.checkAlive();
+          // judged after this turn's I/O phase: a pong (or frame) that arrived while the event
+          // loop was busy is read before its connection is counted as silent
+          setImmediate(() => {
+            for (const p of peers) p.checkAlive();
+          });
         }, pingMs)
       : undefined;
   pingTimer?.unref();

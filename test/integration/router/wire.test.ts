@@ -189,4 +189,28 @@ describe('router liveness pings', () => {
     expect(left).not.toContain(alive.sessionId);
     expect(alive.ws.readyState).toBe(1);
   });
+
+  it('keeps a connection whose pong arrived while the event loop was busy past the next check', async () => {
+    const router = await startTestRouter({ limits: { auto_ping_interval_ms: 150 } });
+    const watcher = await openTestSession(router);
+    const left: number[] = [];
+    await watcher.subscribe('wamp.session.on_leave', (args) => void left.push(args?.[0] as number));
+    const alive = await RawSession.join(router.url, router.realm);
+    let pings = 0;
+    // the pong is written before 'ping' is emitted; blocking here keeps the router (same
+    // process) from reading it until the next liveness check is due
+    alive.ws.on('ping', () => {
+      pings++;
+      const until = Date.now() + 400;
+      while (Date.now() < until);
+    });
+    await waitFor(() => pings >= 3 || alive.ws.readyState !== 1, { timeoutMs: 15_000, what: 'three pings answered' });
+    expect(alive.ws.readyState).toBe(1);
+    // a probe that joins and leaves afterwards: its on_leave comes after any earlier one
+    const probe = await RawSession.join(router.url, router.realm);
+    probe.terminate();
+    await waitFor(() => left.includes(probe.sessionId), { what: 'the probe session left' });
+    expect(left).not.toContain(alive.sessionId);
+    expect(alive.ws.readyState).toBe(1);
+  });
 });
