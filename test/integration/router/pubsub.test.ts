@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { AutobahnSerializer, EventDetails } from '../../../lib/wamp/autobahn.js';
+import type { AutobahnSerializer, AutobahnSession, EventDetails } from '../../../lib/wamp/autobahn.js';
 import { autobahnSerializers, openTestSession, startTestRouter, type TestRouter } from '../../helpers/router.js';
-import { delay, waitFor } from '../../helpers/wait.js';
+import { waitFor } from '../../helpers/wait.js';
 
 interface Received {
   args: unknown[] | undefined;
@@ -23,6 +23,20 @@ describe.each(SERIALIZERS)('router broker over autobahn-js %s', (_name, serializ
     router = await startTestRouter();
   });
 
+  /**
+   * Returns once every event `pub` published so far has reached `subs`: a marker published after
+   * them on a topic of its own arrives after them (events from one publisher reach a subscriber in
+   * publication order, across topics), so what has not arrived by then was not sent.
+   */
+  let barriers = 0;
+  async function afterEarlierEvents(pub: AutobahnSession, subs: AutobahnSession[]): Promise<void> {
+    const topic = `barrier.topic${++barriers}`;
+    const arrived = new Set<AutobahnSession>();
+    for (const s of subs) await s.subscribe(topic, () => void arrived.add(s));
+    await pub.publish(topic, [], {}, { acknowledge: true, exclude_me: false });
+    await waitFor(() => arrived.size === subs.length, { what: `the marker event on ${topic}` });
+  }
+
   it('delivers a wildcard match on observatory..feeds.heartbeat with details.topic', async () => {
     const sub = await open();
     const pub = await open();
@@ -31,8 +45,7 @@ describe.each(SERIALIZERS)('router broker over autobahn-js %s', (_name, serializ
     await pub.publish('observatory.agent-1.feeds.heartbeat', [[{ op: 0 }, { feed: 'heartbeat' }]], {}, { acknowledge: true });
     await pub.publish('observatory.agent-1.feeds.other', [1], {}, { acknowledge: true });
     await pub.publish('observatory.a.b.feeds.heartbeat', [2], {}, { acknowledge: true });
-    await waitFor(() => c.got.length > 0, { what: 'heartbeat event' });
-    await delay(50);
+    await afterEarlierEvents(pub, [sub]);
     expect(c.got).toHaveLength(1);
     expect(c.got[0]!.args).toEqual([[{ op: 0 }, { feed: 'heartbeat' }]]);
     expect(c.got[0]!.details.topic).toBe('observatory.agent-1.feeds.heartbeat');
@@ -46,8 +59,7 @@ describe.each(SERIALIZERS)('router broker over autobahn-js %s', (_name, serializ
     await sub.subscribe('com.a.emergency', prefix.handler, { match: 'prefix' });
     await sub.subscribe('com.a.emergency', exact.handler);
     for (const t of ['com.a.emergency', 'com.a.emergency-low', 'com.a.emergency.fire', 'com.a.other']) await pub.publish(t, [t], {}, { acknowledge: true });
-    await waitFor(() => prefix.got.length === 3 && exact.got.length === 1, { what: 'prefix and exact events' });
-    await delay(50);
+    await afterEarlierEvents(pub, [sub]);
     expect(prefix.got.map((e) => [e.args?.[0], e.details.topic])).toEqual([
       ['com.a.emergency', 'com.a.emergency'],
       ['com.a.emergency-low', 'com.a.emergency-low'],
@@ -104,8 +116,7 @@ describe.each(SERIALIZERS)('router broker over autobahn-js %s', (_name, serializ
     await s.subscribe('self.topic', c.handler);
     await s.publish('self.topic', ['excluded'], {}, { acknowledge: true });
     await s.publish('self.topic', ['included'], {}, { acknowledge: true, exclude_me: false });
-    await waitFor(() => c.got.length > 0, { what: 'own event' });
-    await delay(50);
+    await afterEarlierEvents(s, [s]);
     expect(c.got.map((e) => e.args?.[0])).toEqual(['included']);
   });
 
@@ -120,8 +131,7 @@ describe.each(SERIALIZERS)('router broker over autobahn-js %s', (_name, serializ
     await pub.publish('bw.topic', ['not a'], {}, { acknowledge: true, exclude: [a.id] });
     await pub.publish('bw.topic', ['only a'], {}, { acknowledge: true, eligible: [a.id] });
     await pub.publish('bw.topic', ['disclosed'], {}, { acknowledge: true, disclose_me: true, eligible: [b.id] });
-    await waitFor(() => ca.got.length === 1 && cb.got.length === 2, { what: 'filtered events' });
-    await delay(50);
+    await afterEarlierEvents(pub, [a, b]);
     expect(ca.got.map((e) => e.args?.[0])).toEqual(['only a']);
     expect(cb.got.map((e) => e.args?.[0])).toEqual(['not a', 'disclosed']);
     expect(cb.got[0]!.details.publisher).toBeUndefined();
@@ -138,7 +148,7 @@ describe.each(SERIALIZERS)('router broker over autobahn-js %s', (_name, serializ
     await waitFor(() => c.got.length === 1, { what: 'first event' });
     await sub.unsubscribe(subscription);
     await pub.publish('unsub.topic', [2], {}, { acknowledge: true });
-    await delay(50);
+    await afterEarlierEvents(pub, [sub]);
     expect(c.got).toHaveLength(1);
   });
 
