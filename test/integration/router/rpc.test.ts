@@ -10,6 +10,29 @@ const SERIALIZERS = Object.entries(autobahnSerializers()).map(([name, s]) => [na
 const MSG = { ERROR: 8, CALL: 48, CANCEL: 49, RESULT: 50, INVOCATION: 68, INTERRUPT: 69, YIELD: 70 };
 const NEVER = () => new Promise<never>(() => {});
 
+/** A handler that never answers, and counts its invocations. */
+function neverAnswering(): { handler: () => Promise<never>; invocations: () => number } {
+  let n = 0;
+  return {
+    handler: () => {
+      n++;
+      return NEVER();
+    },
+    invocations: () => n,
+  };
+}
+
+/**
+ * Returns once the router has handled everything `callee` and `caller` sent so far and both have
+ * received what it sent them in answer: a registration from the callee and a meta call from the
+ * caller, each answered after the earlier messages on its connection.
+ */
+async function afterEarlierMessages(callee: RawSession, caller: RawSession, procedure: string): Promise<void> {
+  await callee.register(procedure);
+  const r = await caller.request((id) => [MSG.CALL, id, {}, 'wamp.session.count'], MSG.RESULT);
+  expect(r[0]).toBe(MSG.RESULT);
+}
+
 type ProgressPromise = Promise<unknown> & { then(ok?: (v: unknown) => unknown, err?: (e: unknown) => unknown, progress?: (p: unknown) => void): Promise<unknown> };
 
 describe.each(SERIALIZERS)('router dealer over autobahn-js %s', (_name, serializer, protocol) => {
@@ -147,9 +170,10 @@ describe.each(SERIALIZERS)('router dealer over autobahn-js %s', (_name, serializ
   it('cancels with mode kill as skip when the callee does not support canceling (autobahn-js)', async () => {
     const callee = await open();
     const caller = await open();
-    await callee.register('rpc.slow.ab', NEVER);
+    const slow = neverAnswering();
+    await callee.register('rpc.slow.ab', slow.handler);
     const p = caller.call('rpc.slow.ab') as CallPromise<unknown>;
-    await delay(50);
+    await waitFor(() => slow.invocations() === 1, { what: 'the invocation at the callee' });
     p.cancel?.({ mode: 'kill' });
     await expect(p).rejects.toMatchObject({ error: 'wamp.error.canceled' });
     expect(callee.isOpen).toBe(true);
@@ -166,7 +190,7 @@ describe.each(SERIALIZERS)('router dealer over autobahn-js %s', (_name, serializ
     expect(err.slice(0, 3)).toEqual([MSG.ERROR, MSG.CALL, 7]);
     expect(err[4]).toBe('wamp.error.canceled');
     callee.send([MSG.YIELD, inv[1], {}, ['late']]);
-    await delay(100);
+    await afterEarlierMessages(callee, caller, 'rpc.slow.skip.after');
     expect(callee.received.filter((m) => m[0] === MSG.INTERRUPT)).toEqual([]);
     expect(caller.received.filter((m) => m[0] === MSG.RESULT)).toEqual([]);
   });
@@ -184,16 +208,17 @@ describe.each(SERIALIZERS)('router dealer over autobahn-js %s', (_name, serializ
     expect(interrupt[1]).toBe(inv[1]);
     expect((interrupt[2] as Record<string, unknown>)['mode']).toBe('killnowait');
     callee.send([MSG.ERROR, MSG.INVOCATION, inv[1], {}, 'wamp.error.canceled']);
-    await delay(100);
+    await afterEarlierMessages(callee, caller, 'rpc.slow.knw.after');
     expect(caller.received.filter((m) => m[0] === MSG.ERROR)).toEqual([]);
   });
 
   it('fails pending calls with wamp.error.canceled when the callee leaves or drops', async () => {
     const callee = await open();
     const caller = await open();
-    await callee.register('rpc.pending.leave', NEVER);
+    const pending = neverAnswering();
+    await callee.register('rpc.pending.leave', pending.handler);
     const p = caller.call('rpc.pending.leave');
-    await delay(50);
+    await waitFor(() => pending.invocations() === 1, { what: 'the invocation at the callee' });
     callee.leave('wamp.close.normal');
     await expect(p).rejects.toMatchObject({ error: 'wamp.error.canceled' });
 
