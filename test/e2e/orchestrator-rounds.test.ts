@@ -1,9 +1,9 @@
 /**
  * No double start over 50 randomized kill/restart rounds, with real processes: three
- * HostManagers as pseudo-hosts on one embedded router and one cluster service. Each round picks,
- * with a seeded random source, one of: SIGKILL of a live host's HostManager and its children, an
- * orderly stop (SIGTERM) of a live host (the holder half of the time), or a restart of a host
- * that is down; then
+ * HostManagers as pseudo-hosts on one embedded router (`ocs router`, a process of its own) and one
+ * cluster service. Each round picks, with a seeded random source, one of: SIGKILL of a live
+ * host's HostManager and its children, an orderly stop (SIGTERM) of a live host (the holder half
+ * of the time), or a restart of a host that is down; then
  * waits until the cluster settles (every live host's view shows the same single RUNNING holder
  * and exactly one process of the agent runs).
  *
@@ -17,7 +17,8 @@
  * orchestrator-cluster.test.ts and measured by the orchestrator benchmark.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestRouter, type TestRouter } from '../helpers/router.js';
+import type { TestRouter } from '../helpers/router.js';
+import { startRouterProcess } from '../helpers/router-process.js';
 import { assertBuilt } from '../integration/supervisor/process-fixtures.js';
 import { Cluster, HOSTS } from '../integration/orchestrator/cluster-fixtures.js';
 import { seededRandom } from '../helpers/random.js';
@@ -31,7 +32,7 @@ let cluster: Cluster;
 
 beforeAll(async () => {
   assertBuilt();
-  router = await startTestRouter();
+  router = await startRouterProcess();
   cluster = new Cluster({ router, hmArgs: ['--failover-grace', 2, '--ready-period', 1], registryArgs: ['--agent-timeout', 3] });
   await cluster.start();
 }, 120_000);

@@ -197,6 +197,11 @@ export class Cluster {
     return (this.hms.get(host)?.lines ?? []).slice(-n).join('\n');
   }
 
+  /** The last log lines of the Registry (for failure messages). */
+  registryLogTail(n = 30): string {
+    return (this.registry?.lines ?? []).slice(-n).join('\n');
+  }
+
   async client(host: string): Promise<OcsClient> {
     let client = this.clients.get(host);
     if (client === undefined) {
