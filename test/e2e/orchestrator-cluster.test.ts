@@ -2,8 +2,8 @@
  * The orchestrator with real processes: three HostManagers as pseudo-hosts (`--site-host h1|h2|h3`,
  * each with its own state dir) on one embedded router (`ocs router`, a process of its own, as
  * deployed), a Registry with the real 5 s expiry, and one cluster service `fake-cluster` (a
- * FakeDataAgent, nodes-order over h1, h2, h3). The HostManagers run with `--failover-grace 2 --ready-period 2` (the defaults, 5 s and 3 s, are
- * what the failover benchmark reports).
+ * FakeDataAgent, nodes-order over h1, h2, h3). The HostManagers run with `--failover-grace 2
+ * --ready-period 2` (the defaults, 5 s and 3 s, are what the failover benchmark reports).
  *
  * The tests share the cluster and run in order: placement, failover after SIGKILL of the
  * holder's HostManager and its children (within 15 s), relocate, freeze/thaw with `placed`,
@@ -13,8 +13,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OcsClient } from '../../lib/client/ocs-client.js';
-import type { TestRouter } from '../helpers/router.js';
-import { startRouterProcess } from '../helpers/router-process.js';
+import { startRouterProcess, type TestRouter } from '../helpers/router.js';
 import { assertBuilt } from '../integration/supervisor/process-fixtures.js';
 import { Cluster, HOSTS, SERVICE, poll, type OrchestratorData } from '../integration/orchestrator/cluster-fixtures.js';
 

@@ -17,8 +17,7 @@
  * orchestrator-cluster.test.ts and measured by the orchestrator benchmark.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestRouter } from '../helpers/router.js';
-import { startRouterProcess } from '../helpers/router-process.js';
+import { startRouterProcess, type TestRouter } from '../helpers/router.js';
 import { assertBuilt } from '../integration/supervisor/process-fixtures.js';
 import { Cluster, HOSTS } from '../integration/orchestrator/cluster-fixtures.js';
 import { seededRandom } from '../helpers/random.js';

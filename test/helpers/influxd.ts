@@ -52,12 +52,6 @@ function installExitHook(): void {
   });
 }
 
-/** A free TCP port on 127.0.0.1 (the kernel's pick; released before influxd binds it). */
-export async function freePort(): Promise<number> {
-  const [port] = await freePorts(1);
-  return port!;
-}
-
 /**
  * `count` distinct free TCP ports on 127.0.0.1: all are held until every one is picked, so the
  * kernel cannot hand out the same port twice; they are released before influxd binds them.

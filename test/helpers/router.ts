@@ -1,7 +1,8 @@
 import { afterAll, onTestFinished } from 'vitest';
-import { startRouter, type RouterConfigInput } from '../../lib/router/index.js';
+import { DEFAULT_REALM, startRouter, type RouterConfigInput } from '../../lib/router/index.js';
 import { autobahn, type AutobahnSerializer, type AutobahnSession } from '../../lib/wamp/autobahn.js';
 import { WampConnection, type WampAuth } from '../../lib/wamp/connection.js';
+import { spawnRouterProcess } from '../bench/lib/router-process.js';
 
 export interface TestRouter {
   /** `ws://127.0.0.1:PORT/ws` */
@@ -58,6 +59,25 @@ export async function startTestRouter(config?: RouterConfigInput): Promise<TestR
     realm: running.config.realms[0]!.name,
     isExternal: false,
     close: () => running.close(),
+  };
+  registerCleanup(() => router.close());
+  return router;
+}
+
+/**
+ * Like startTestRouter without a config, but the router runs as `ocs router` in a process of its
+ * own (spawnRouterProcess), as deployed, so its event loop is not shared with the test's own work.
+ * For tests whose timing is part of the contract.
+ */
+export async function startRouterProcess(): Promise<TestRouter> {
+  if (process.env['OCS_TEST_ROUTER_URL']) return startTestRouter();
+  const running = await spawnRouterProcess();
+  const router: TestRouter = {
+    url: running.url,
+    httpUrl: running.url.replace(/^ws/, 'http').replace(/\/ws$/, '/call'),
+    realm: DEFAULT_REALM,
+    isExternal: false,
+    close: () => running.stop(),
   };
   registerCleanup(() => router.close());
   return router;

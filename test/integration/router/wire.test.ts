@@ -177,11 +177,17 @@ describe('router wire rules', () => {
 });
 
 describe('router liveness pings', () => {
-  it('drops a connection that answers no ping and keeps one that does', async () => {
+  /** A router that pings every 150 ms, and the ids of the sessions it has announced as left. */
+  async function pingingRouter(): Promise<{ router: TestRouter; left: number[] }> {
     const router = await startTestRouter({ limits: { auto_ping_interval_ms: 150 } });
     const watcher = await openTestSession(router);
     const left: number[] = [];
     await watcher.subscribe('wamp.session.on_leave', (args) => void left.push(args?.[0] as number));
+    return { router, left };
+  }
+
+  it('drops a connection that answers no ping and keeps one that does', async () => {
+    const { router, left } = await pingingRouter();
     const deaf = await RawSession.join(router.url, router.realm);
     const alive = await RawSession.join(router.url, router.realm);
     deaf.ws.pause();
@@ -191,10 +197,7 @@ describe('router liveness pings', () => {
   });
 
   it('keeps a connection whose pong arrived while the event loop was busy past the next check', async () => {
-    const router = await startTestRouter({ limits: { auto_ping_interval_ms: 150 } });
-    const watcher = await openTestSession(router);
-    const left: number[] = [];
-    await watcher.subscribe('wamp.session.on_leave', (args) => void left.push(args?.[0] as number));
+    const { router, left } = await pingingRouter();
     const alive = await RawSession.join(router.url, router.realm);
     let pings = 0;
     // the pong is written before 'ping' is emitted; blocking here keeps the router (same
