@@ -23,7 +23,8 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts'],
+          // the attack suite (test/security) runs beside the integration tests, on the same real parts
+          include: ['test/integration/**/*.test.ts', 'test/security/**/*.test.ts'],
           sequence: { groupOrder: 1 },
           environment: 'node',
           testTimeout: 60_000,

@@ -34,7 +34,8 @@ export function signCraChallenge(key: string, challenge: string): string {
   return createHmac('sha256', Buffer.from(key, 'utf8')).update(challenge, 'utf8').digest('base64');
 }
 
-function safeEqual(a: string, b: string): boolean {
+/** Constant-time string comparison. */
+export function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a, 'utf8');
   const y = Buffer.from(b, 'utf8');
   return x.length === y.length && timingSafeEqual(x, y);
@@ -112,16 +113,14 @@ export function beginAuthentication(config: AuthConfig, ctx: AuthContext, detail
         extra['iterations'] = user.iterations ?? 1000;
         extra['keylen'] = user.keylen ?? 32;
       }
-      // A salted user's `secret` may be the password (the key is derived here) or, as in
-      // crossbar's config, the derived key itself: a signature made with either key is accepted.
-      const keys = [user.secret];
-      if (user.salt !== undefined) keys.unshift(deriveCraKey(user.secret, user.salt, user.iterations ?? 1000, user.keylen ?? 32));
-      const expected = keys.map((k) => signCraChallenge(k, challenge));
+      // As crossbar: a salted user's `secret` is the key derived from the password, which is
+      // what the client signs with; a signature made with the raw password is refused.
+      const expected = signCraChallenge(user.secret, challenge);
       return {
         kind: 'challenge',
         method: 'wampcra',
         extra,
-        verify: (signature) => (expected.some((e) => safeEqual(signature, e)) ? identity : refuse(ERR.NOT_AUTHORIZED, 'WAMP-CRA signature is invalid')),
+        verify: (signature) => (safeEqual(signature, expected) ? identity : refuse(ERR.NOT_AUTHORIZED, 'WAMP-CRA signature is invalid')),
       };
     }
   }

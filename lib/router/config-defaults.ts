@@ -15,10 +15,14 @@ export const LIMIT_DEFAULTS = {
   http_max_body_bytes: 16 * 1024 * 1024,
   handshake_timeout_ms: 10_000,
   auto_ping_interval_ms: 30_000,
+  http_request_timeout_ms: 10_000,
+  http_max_connections: 1024,
+  max_messages_per_frame: 1000,
 };
 
 export const MAX_MESSAGE_BYTES_DEFAULT = 16 * 1024 * 1024;
 export const HTTP_BRIDGE_AUTHID_DEFAULT = 'http-bridge';
+export const HTTP_BRIDGE_DEFAULTS = { enabled: true, authid: HTTP_BRIDGE_AUTHID_DEFAULT, allowed_origins: [], allowed_hosts: [] };
 
 /** The role every default realm has: anonymous may do everything (OCS's development setup). */
 export function allowAllRealm(name: string): RealmConfig {
@@ -59,7 +63,7 @@ export function isValidated(config: unknown): config is RouterConfig {
 /** The validated configuration of an empty input: realm `realm`, anonymous may do everything. */
 export function defaultRouterConfig(realm = DEFAULT_REALM): RouterConfig {
   const config: RouterConfig = {
-    http_bridge: { enabled: true, authid: HTTP_BRIDGE_AUTHID_DEFAULT },
+    http_bridge: { ...HTTP_BRIDGE_DEFAULTS, allowed_origins: [], allowed_hosts: [] },
     max_message_bytes: MAX_MESSAGE_BYTES_DEFAULT,
     limits: { ...LIMIT_DEFAULTS },
     realms: [allowAllRealm(realm)],

@@ -8,7 +8,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { deepFreeze } from '../site-config/deep-freeze.js';
-import { DEFAULT_REALM, HTTP_BRIDGE_AUTHID_DEFAULT, LIMIT_DEFAULTS, MAX_MESSAGE_BYTES_DEFAULT, allowAllRealm, defaultRouterConfigInput, markValidated } from './config-defaults.js';
+import { DEFAULT_REALM, HTTP_BRIDGE_AUTHID_DEFAULT, HTTP_BRIDGE_DEFAULTS, LIMIT_DEFAULTS, MAX_MESSAGE_BYTES_DEFAULT, allowAllRealm, defaultRouterConfigInput, markValidated } from './config-defaults.js';
 
 const MatchSchema = z.enum(['exact', 'prefix', 'wildcard']);
 
@@ -65,7 +65,7 @@ const PrincipalSchema = z
 
 const CraUserSchema = z
   .object({
-    /** the shared secret; for a salted user the password or (as in crossbar) the key derived from it */
+    /** the shared secret; for a salted user, as in crossbar, the key derived from the password (deriveCraKey) */
     secret: z.string(),
     role: z.string().min(1),
     realm: z.string().optional(),
@@ -98,9 +98,19 @@ export const HttpBridgeSchema = z
     enabled: z.boolean().default(true),
     /** default: the first realm */
     realm: z.string().optional(),
-    /** default: the anonymous role, else the first role of the realm */
+    /**
+     * the role of requests without credentials; default: the anonymous role when anonymous
+     * access is configured, else none (such requests get 403)
+     */
     role: z.string().optional(),
     authid: z.string().default(HTTP_BRIDGE_AUTHID_DEFAULT),
+    /**
+     * origins besides the router's own that browsers may use /ws and /call from (CORS on /call);
+     * `*` wildcards, e.g. `http://*.example.org`; a lone `*` allows every origin
+     */
+    allowed_origins: z.array(z.string().min(1)).default([]),
+    /** host names (the Host header) this router answers to besides IP literals, localhost and this machine's name */
+    allowed_hosts: z.array(z.string().min(1)).default([]),
   })
   .strict();
 
@@ -116,6 +126,12 @@ export const LimitsSchema = z
     handshake_timeout_ms: z.number().int().positive().default(10_000),
     /** a connection silent for this long is pinged, and dropped when silent for as long again (0: never) */
     auto_ping_interval_ms: z.number().int().nonnegative().default(30_000),
+    /** time an HTTP request (or WebSocket upgrade) gets to send its headers and body */
+    http_request_timeout_ms: z.number().int().positive().default(LIMIT_DEFAULTS.http_request_timeout_ms),
+    /** HTTP connections at once that are not (yet) WebSocket sessions; more are refused */
+    http_max_connections: z.number().int().positive().default(LIMIT_DEFAULTS.http_max_connections),
+    /** messages one batched WebSocket frame may carry; more is a protocol violation */
+    max_messages_per_frame: z.number().int().positive().default(LIMIT_DEFAULTS.max_messages_per_frame),
   })
   .strict();
 
@@ -127,7 +143,7 @@ export const RouterConfigSchema = z
     /** like crossbar's `transports[].paths.ws.auth`; default: anonymous → role `anonymous` when that role exists */
     auth: AuthSchema.optional(),
     /** the HTTP caller bridge at /call (crossbar's `caller` path) */
-    http_bridge: HttpBridgeSchema.default({ enabled: true, authid: HTTP_BRIDGE_AUTHID_DEFAULT }),
+    http_bridge: HttpBridgeSchema.default(HTTP_BRIDGE_DEFAULTS),
     /** a bigger WebSocket message closes that connection (1009) */
     max_message_bytes: z.number().int().positive().default(MAX_MESSAGE_BYTES_DEFAULT),
     limits: LimitsSchema.default(LIMIT_DEFAULTS),
@@ -164,11 +180,24 @@ function normalize(parsed: ParsedConfig, defaultRealm: string): { config: Router
   };
   if (auth.anonymous) checkRole(auth.anonymous.role, ['auth', 'anonymous', 'role']);
   for (const [id, p] of Object.entries(auth.ticket?.principals ?? {})) checkRole(p.role, ['auth', 'ticket', 'principals', id, 'role'], p.realm);
-  for (const [id, u] of Object.entries(auth.wampcra?.users ?? {})) checkRole(u.role, ['auth', 'wampcra', 'users', id, 'role'], u.realm);
+  for (const [id, u] of Object.entries(auth.wampcra?.users ?? {})) {
+    checkRole(u.role, ['auth', 'wampcra', 'users', id, 'role'], u.realm);
+    if (u.salt !== undefined && !isDerivedKey(u.secret, u.keylen ?? 32)) {
+      issues.push({
+        path: ['auth', 'wampcra', 'users', id, 'secret'],
+        message: `a salted user's secret is the key derived from the password (base64 of ${u.keylen ?? 32} bytes, as crossbar keeps it), not the password; derive it with deriveCraKey(password, salt, iterations, keylen)`,
+      });
+    }
+  }
   const bridge = config.http_bridge;
   if (bridge.realm !== undefined && !realmNames.has(bridge.realm)) issues.push({ path: ['http_bridge', 'realm'], message: `no realm '${bridge.realm}'` });
   else if (bridge.role !== undefined) checkRole(bridge.role, ['http_bridge', 'role'], bridge.realm ?? realms[0]!.name);
   return { config, issues };
+}
+
+/** Whether `secret` is base64 of exactly `keylen` bytes, the form of a derived WAMP-CRA key. */
+function isDerivedKey(secret: string, keylen: number): boolean {
+  return /^[A-Za-z0-9+/]+={0,2}$/.test(secret) && secret.length % 4 === 0 && Buffer.from(secret, 'base64').length === keylen;
 }
 
 function fail(source: string, issues: Issue[]): never {

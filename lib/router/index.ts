@@ -4,14 +4,15 @@
  * One http.Server carries the WebSocket endpoint (`/ws`, subprotocols wamp.2.json,
  * wamp.2.msgpack and their batched variants) and the HTTP caller bridge (`/call`).
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { silentLogger, type Logger } from '../log.js';
 import type { RouterConfig, RouterConfigInput } from './config.js';
 import { DEFAULT_REALM, defaultRouterConfig, isValidated } from './config-defaults.js';
-import { HttpCallBridge } from './http-bridge.js';
+import { HttpCallBridge, type BridgePrincipal } from './http-bridge.js';
 import { Router } from './router.js';
-import { createWebSocketTransport } from './transport.js';
+import { createWebSocketTransport, rejectUpgrade } from './transport.js';
+import { WebGuard } from './web-guard.js';
 
 export interface StartRouterOptions {
   /** default 127.0.0.1 */
@@ -41,6 +42,46 @@ export interface RunningRouter {
   close(): Promise<void>;
 }
 
+/**
+ * The /call bridge, with the role of requests without credentials: the one the config names,
+ * else the anonymous role where anonymous access is configured, else none (403). Ticket
+ * principals of the realm may call with HTTP Basic credentials under their own role.
+ */
+function createBridge(router: Router, config: RouterConfig, guard: WebGuard, logger: Logger): HttpCallBridge {
+  const realmName = config.http_bridge.realm ?? config.realms[0]!.name;
+  const realm = config.realms.find((r) => r.name === realmName)!;
+  const anonymousRole = config.auth.anonymous?.role;
+  const role = config.http_bridge.role ?? (anonymousRole !== undefined && realm.roles.some((r) => r.name === anonymousRole) ? anonymousRole : undefined);
+  const principals = new Map<string, BridgePrincipal>();
+  for (const [authid, p] of Object.entries(config.auth.ticket?.principals ?? {})) {
+    if ((p.realm === undefined || p.realm === realmName) && realm.roles.some((r) => r.name === p.role)) principals.set(authid, { ticket: p.ticket, role: p.role });
+  }
+  if (role !== undefined) logger.info({ realm: realmName, role, principals: principals.size }, `http bridge: requests without credentials run as role '${role}'`);
+  else logger.info({ realm: realmName, principals: principals.size }, 'http bridge: requests need credentials (no http_bridge.role and no anonymous access)');
+  return new HttpCallBridge(router, { realm: realmName, role, authid: config.http_bridge.authid, principals, limits: config.limits, guard, logger });
+}
+
+/** At most `max` HTTP connections at once that are not WebSocket sessions; the rest are closed at once. */
+function limitHttpConnections(server: Server, max: number, logger: Logger): void {
+  const open = new Set<Socket>();
+  let lastWarnMs = 0;
+  server.on('connection', (socket: Socket) => {
+    if (open.size >= max) {
+      const now = Date.now();
+      if (now - lastWarnMs > 10_000) {
+        lastWarnMs = now;
+        logger.warn({ max, peer: socket.remoteAddress }, 'refused an HTTP connection: too many open (limits.http_max_connections)');
+      }
+      socket.destroy();
+      return;
+    }
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+  });
+  // a WebSocket session no longer counts as an HTTP connection
+  server.on('upgrade', (req: IncomingMessage) => open.delete(req.socket));
+}
+
 function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
@@ -55,20 +96,20 @@ export async function startRouter(options: StartRouterOptions = {}): Promise<Run
     given === undefined ? defaultRouterConfig(realmName) : isValidated(given) ? given : (await import('./config.js')).parseRouterConfig(given, 'router config', realmName);
   const router = new Router(config, logger);
 
-  let bridge: HttpCallBridge | undefined;
-  if (config.http_bridge.enabled) {
-    const realmName = config.http_bridge.realm ?? config.realms[0]!.name;
-    const realm = config.realms.find((r) => r.name === realmName)!;
-    const anonymousRole = config.auth.anonymous?.role;
-    const role = config.http_bridge.role ?? (anonymousRole !== undefined && realm.roles.some((r) => r.name === anonymousRole) ? anonymousRole : realm.roles[0]?.name);
-    if (role === undefined) logger.warn({ realm: realmName }, 'http bridge disabled: the realm has no roles');
-    else bridge = new HttpCallBridge(router, realmName, role, config.http_bridge.authid, config.limits, logger);
-  }
+  const guard = new WebGuard({ allowedOrigins: config.http_bridge.allowed_origins, allowedHosts: config.http_bridge.allowed_hosts, boundHost: host });
+  const bridge = config.http_bridge.enabled ? createBridge(router, config, guard, logger) : undefined;
 
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q >= 0 ? url.slice(0, q) : url;
+    const refusal = guard.check(req.headers.host, req.headers.origin);
+    if (refusal !== undefined) {
+      logger.warn({ path, origin: req.headers.origin, host: req.headers.host, peer: req.socket.remoteAddress }, `refused: ${refusal.reason}`);
+      res.writeHead(refusal.status, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(JSON.stringify({ error: 'forbidden', message: refusal.reason }));
+      return;
+    }
     if ((path === '/call' || path === '/call/') && bridge !== undefined) {
       bridge.handle(req, res);
       return;
@@ -77,10 +118,21 @@ export async function startRouter(options: StartRouterOptions = {}): Promise<Run
     res.end(`not found: ${path} (WAMP WebSocket at /ws, HTTP caller at /call)\n`);
   });
   server.keepAliveTimeout = 30_000;
-  // /call requests may wait for minutes (an OCS `wait` without timeout): no request deadline
-  server.requestTimeout = 0;
+  // headers and body must arrive within the limit (slow senders hold no socket for long);
+  // the time a /call waits for its answer is not counted
+  server.headersTimeout = config.limits.http_request_timeout_ms;
+  server.requestTimeout = config.limits.http_request_timeout_ms;
+  limitHttpConnections(server, config.limits.http_max_connections, logger);
   const transport = createWebSocketTransport(router, config, logger);
-  server.on('upgrade', (req, socket, head) => transport.handleUpgrade(req, socket, head));
+  server.on('upgrade', (req, socket, head) => {
+    const refusal = guard.check(req.headers.host, req.headers.origin);
+    if (refusal !== undefined) {
+      logger.warn({ path: req.url, origin: req.headers.origin, host: req.headers.host, peer: req.socket.remoteAddress }, `refused: ${refusal.reason}`);
+      rejectUpgrade(socket, 403, 'Forbidden', `${refusal.reason}\n`);
+      return;
+    }
+    transport.handleUpgrade(req, socket, head);
+  });
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     else socket.destroy();

@@ -339,7 +339,7 @@ function offeredProtocols(req: IncomingMessage): string[] {
     .filter((p) => p.length > 0);
 }
 
-function rejectUpgrade(socket: Duplex, status: number, text: string, message: string): void {
+export function rejectUpgrade(socket: Duplex, status: number, text: string, message: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`);
 }
 
@@ -399,6 +399,7 @@ export function createWebSocketTransport(router: Router, config: RouterConfig, l
     });
     // plain JSON: the messages the router relays are decoded head-only (relay-head.ts)
     const isPlainJson = codec === JSON_FRAME_CODEC;
+    const maxMessages = config.limits.max_messages_per_frame;
     const onMessage = (frame: Buffer): void => {
       peer.hasActivity = true;
       if (isPlainJson && session.state === 'established') {
@@ -412,7 +413,7 @@ export function createWebSocketTransport(router: Router, config: RouterConfig, l
       const messages: unknown[] = [];
       const texts: string[] | undefined = codec.isJson ? [] : undefined;
       try {
-        codec.decode(frame, flags, messages, texts);
+        codec.decode(frame, flags, messages, texts, maxMessages);
       } catch (e) {
         router.protocolViolation(session, `cannot decode the frame: ${e instanceof Error ? e.message : String(e)}`);
         return;

@@ -909,9 +909,10 @@ export interface FrameCodec {
   frameFromJsonText(text: string): Buffer;
   /**
    * Decodes one frame into its messages (several for the batched variants). JSON codecs also
-   * push each message's text onto `texts` when given.
+   * push each message's text onto `texts` when given. A batched frame with more than
+   * `maxMessages` messages is refused (CodecError) before the rest is decoded.
    */
-  decode(frame: Buffer, flags: DecodeFlags, out: unknown[], texts?: string[]): void;
+  decode(frame: Buffer, flags: DecodeFlags, out: unknown[], texts?: string[], maxMessages?: number): void;
 }
 
 function notJson(): never {
@@ -919,6 +920,10 @@ function notJson(): never {
 }
 
 const RS = 0x1e;
+
+function tooManyMessages(max: number): CodecError {
+  return new CodecError(`a batched frame may carry at most ${max} messages`);
+}
 
 export const JSON_FRAME_CODEC: FrameCodec = {
   subprotocol: 'wamp.2.json',
@@ -953,13 +958,15 @@ export const JSON_BATCHED_FRAME_CODEC: FrameCodec = {
   isJson: true,
   encode: (msg, special) => Buffer.from(encodeJson(msg, special) + '\u001e', 'utf8'),
   frameFromJsonText: (text) => Buffer.from(text + '\u001e', 'utf8'),
-  decode: (frame, flags, out, texts) => {
+  decode: (frame, flags, out, texts, maxMessages = Infinity) => {
     let start = 0;
     let special = false;
+    let count = 0;
     while (start < frame.length) {
       let end = frame.indexOf(RS, start);
       if (end < 0) end = frame.length;
       if (end > start) {
+        if (++count > maxMessages) throw tooManyMessages(maxMessages);
         const text = frame.toString('utf8', start, end);
         out.push(decodeJson(text, flags));
         texts?.push(text);
@@ -984,10 +991,12 @@ export const MSGPACK_BATCHED_FRAME_CODEC: FrameCodec = {
     body.copy(out, 4);
     return out;
   },
-  decode: (frame, flags, out) => {
+  decode: (frame, flags, out, _texts, maxMessages = Infinity) => {
     let pos = 0;
     let special = false;
+    let count = 0;
     while (pos < frame.length) {
+      if (++count > maxMessages) throw tooManyMessages(maxMessages);
       if (pos + 4 > frame.length) throw new CodecError('truncated batched msgpack length prefix');
       const n = frame.readUInt32BE(pos);
       pos += 4;

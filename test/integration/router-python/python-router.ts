@@ -1,5 +1,5 @@
 import { beforeAll } from 'vitest';
-import type { RouterConfigInput } from '../../../lib/router/index.js';
+import { deriveCraKey, type RouterConfigInput } from '../../../lib/router/index.js';
 import { assertPythonAutobahn } from '../../helpers/python-wamp.js';
 import { startTestRouter, type TestRouter } from '../../helpers/router.js';
 
@@ -35,7 +35,8 @@ export const PYTHON_SUITE_CONFIG = {
     wampcra: {
       users: {
         alice: { secret: 's3', role: 'user' },
-        bob: { secret: 's4', role: 'user', salt: 'salt', iterations: 100, keylen: 32 },
+        // salted: the key derived from the password 's4', as crossbar's config holds it
+        bob: { secret: deriveCraKey('s4', 'salt', 100, 32), role: 'user', salt: 'salt', iterations: 100, keylen: 32 },
       },
     },
   },
