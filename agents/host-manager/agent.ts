@@ -264,6 +264,7 @@ export class HostManager {
       supervisorId: this.options.instanceId,
       ...(this.options.logDir !== null ? { logDir: this.options.logDir } : {}),
       allowExec: this.args.allow_exec,
+      siteInstanceIds: () => new Set(Object.values(this.site.hosts).flatMap((h) => h.agentInstances.map((i) => i.instanceId))),
       initialState: this.hasOpened ? 'keep' : this.args.initial_state,
       pollIntervalMs: this.args.poll_interval * 1000,
       baseEnv: this.options.baseEnv,

@@ -1,3 +1,4 @@
+import { adoptionFacts, judgeAdoption } from './adoption-rule.js';
 import { EventEmitter } from 'node:events';
 import { join, resolve } from 'node:path';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
@@ -70,8 +71,10 @@ export interface SupervisorOptions {
   supervisorId?: string;
   /** Per-child stdout/stderr files. Default <stateDir>/logs-NN. */
   logDir?: string;
-  /** Allow `create` (and `open` with a command): running arbitrary commands. Off by default. */
+  /** Allow `create` (and `open` with a command, or of any process): running arbitrary commands. Off by default. */
   allowExec?: boolean;
+  /** Instance ids of the site file: `open` adopts `ocs agent --instance-id <id>` processes for these (adoption-rule.ts). */
+  siteInstanceIds?: () => ReadonlySet<string>;
   /**
    * The environment every child starts from (e.g. lib/site-config `childEnv()`); a child's own
    * `spec.env` and the supervisor markers are laid over it. Not persisted. Default: empty.
@@ -222,6 +225,7 @@ export class Supervisor {
   readonly lockFile: string;
   readonly historyFile: string;
   readonly allowExec: boolean;
+  private readonly siteInstanceIds: () => ReadonlySet<string>;
 
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -267,6 +271,7 @@ export class Supervisor {
     this.lockFile = join(this.stateDir, `sup-${pad2(index)}.lock`);
     this.historyFile = join(this.stateDir, `history-${pad2(index)}.jsonl`);
     this.allowExec = options.allowExec ?? false;
+    this.siteInstanceIds = options.siteInstanceIds ?? (() => new Set());
     this.clock = options.clock ?? systemClock;
     this.log = options.logger ?? silentLogger();
     this.random = options.random ?? Math.random;
@@ -1014,11 +1019,12 @@ export class Supervisor {
     for (const rt of this.children.values()) {
       if (rt.record.current.pid === p.pid) return this.finish('open', raw, this.refusal(`open refused: pid ${p.pid} is already supervised as '${rt.record.spec.id}'`));
     }
-    if (p.pid === this.pid) return this.finish('open', raw, this.refusal('open refused: that is the supervisor itself'));
     const proc = this.control.proc;
     const probe = proc.probe(p.pid, null);
     if (probe.status === 'gone') return this.finish('open', raw, this.refusal(`open refused: no process ${p.pid}`));
     if (probe.status !== 'alive') return this.finish('open', raw, this.refusal(`open refused: process ${p.pid} is a zombie (dead)`));
+    const verdict = judgeAdoption(adoptionFacts(proc, p.pid, this.pid, this.siteInstanceIds(), this.allowExec));
+    if (!verdict.ok) return this.finish('open', raw, this.refusal(`open refused: ${verdict.reason}`));
     if (p.expectCmdline !== undefined) {
       const cmdline = (proc.cmdline(p.pid) ?? []).join(' ');
       if (!cmdline.includes(p.expectCmdline)) {
@@ -1056,7 +1062,7 @@ export class Supervisor {
     this.persistNow();
     const result = this.resultFor(id, reply);
     const note = this.children.get(id)?.record.current.isOperable ? '' : ' (not permitted to signal it: monitoring only)';
-    return this.finish('open', raw, { ok: true, message: `adopted pid ${p.pid} as '${id}'${note}`, results: [result] });
+    return this.finish('open', raw, { ok: true, message: `adopted pid ${p.pid} as '${id}' (${verdict.proof})${note}`, results: [result] });
   }
 
   /** Target up and start now (also the way out of CRASHED, KILLED, EXITED). */
