@@ -667,7 +667,10 @@ function handleObservation(s: Step, event: ChildEvent): void {
       }
       if (prior === CHILD_STATES.STARTING) {
         s.enter(CHILD_STATES.STARTING, event.cause);
-        c.startDeadlineMs = (c.startedAtMs ?? s.now) + (spec.ready === 'heartbeat' ? spec.readyTimeoutMs : spec.restart.minUptimeMs);
+        // Heartbeats sent while no supervisor listened were not seen, and a saved state (above
+        // all a `.prev` fallback) may be older than the child's readiness: the heartbeat window
+        // starts again at adoption. Uptime readiness counts from the recorded start as before.
+        c.startDeadlineMs = spec.ready === 'heartbeat' ? s.now + spec.readyTimeoutMs : (c.startedAtMs ?? s.now) + spec.restart.minUptimeMs;
         return;
       }
       if (s.d.suspended) {

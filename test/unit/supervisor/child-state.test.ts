@@ -363,6 +363,33 @@ describe('child-state', () => {
     expect(h.rec.current.isAdopted).toBe(true);
   });
 
+  it('gives a re-adopted STARTING child a fresh heartbeat window, however old the saved start is', () => {
+    const h = new Harness({ ready: 'heartbeat', readyTimeoutMs: 15_000 }, { minUptimeMs: 0 });
+    h.send({ type: 'start' });
+    expect(h.state).toBe('STARTING');
+    // a state saved while it was starting, read back a minute later (a `.prev` fallback)
+    h.nowMs += 60_000;
+    h.rec = markUnknown(h.rec, h.nowMs);
+    h.takeEffects();
+    h.send({ type: 'adopted', pid: 100, pgid: 100, startTicks: 1, bootId: 'b', isStopped: false, isOperable: true, cause: 're-adopted' });
+    expect(h.state).toBe('STARTING');
+    h.advance(30);
+    expect(h.state).toBe('STARTING');
+    expect(h.takeEffects()).toEqual([]);
+    h.send({ type: 'heartbeat' });
+    expect(h.state).toBe('RUNNING');
+    // one that never beats still fails, a whole window after adoption
+    const g = new Harness({ ready: 'heartbeat', readyTimeoutMs: 15_000 }, { minUptimeMs: 0 });
+    g.send({ type: 'start' });
+    g.nowMs += 60_000;
+    g.rec = markUnknown(g.rec, g.nowMs);
+    g.send({ type: 'adopted', pid: 100, pgid: 100, startTicks: 1, bootId: 'b', isStopped: false, isOperable: true, cause: 're-adopted' });
+    g.advance(14_000);
+    expect(g.state).toBe('STARTING');
+    g.advance(1_001);
+    expect(g.state).toBe('STOPPING');
+  });
+
   it('finishes an interrupted stop after a supervisor restart', () => {
     const h = new Harness({}, { minUptimeMs: 0 });
     h.send({ type: 'start' });
