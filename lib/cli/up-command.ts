@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
-import { hostname, networkInterfaces } from 'node:os';
+import { constants as osConstants, hostname, networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -19,7 +19,9 @@ const USAGE = `usage: ocs up [--site-file FILE] [--site-host HOST] [--state-dir 
 Starts the whole system of this host: the embedded router when the site's hub points at this
 machine and nothing listens there yet, then this host's HostManager, which brings up the
 managed agents. One progress line per agent as its first heartbeat arrives. Ctrl-C stops the
-HostManager (which stops its agents in order), then the router.
+HostManager (which stops its agents in order), then the router. A HostManager that dies is
+restarted (after 1, 2, 4, 8 s; not after a config error, nor after 5 exits within 60 s) while the
+router and the agents stay up; the new one re-adopts the agents.
 
 defaults: --site-file site-config/default.yaml (or $OCS_CONFIG_DIR/default.yaml),
           --site-host this machine's hostname (else the site's localhost entry),
@@ -100,17 +102,21 @@ async function up(values: Record<string, string | boolean | undefined>): Promise
   const hmLogPath = join(logDir, `${hm.instanceId}.log`);
   const hmLog = createWriteStream(hmLogPath, { flags: 'a' });
   const ocsBin = fileURLToPath(new URL('../../bin/ocs.js', import.meta.url));
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [ocsBin, 'agent', '--site-file', config.siteFile, '--site-host', hostKey, '--instance-id', hm.instanceId, '--state-dir', stateDir, '--log-dir', logDir],
-    // Its own process group: a Ctrl-C in the terminal reaches only this command, which then
-    // stops the HostManager with one SIGINT (a second one would make it SIGKILL its agents).
-    { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
-  );
-  child.stdout!.pipe(hmLog, { end: false });
-  child.stderr!.pipe(hmLog, { end: false });
-  say(`starting ${hm.instanceId} (${HOST_MANAGER_CLASS}, pid ${child.pid}); its log: ${hmLogPath}`);
-  const exited = new Promise<number>((res) => child.once('exit', (code, signal) => res(code ?? (signal ? 128 : 1))));
+  const hmArgv = [ocsBin, 'agent', '--site-file', config.siteFile, '--site-host', hostKey, '--instance-id', hm.instanceId, '--state-dir', stateDir, '--log-dir', logDir];
+  const startHostManager = (): RunningChild => {
+    const child: ChildProcess = spawn(process.execPath, hmArgv, {
+      // Its own process group: a Ctrl-C in the terminal reaches only this command, which then
+      // stops the HostManager with one SIGINT (a second one would make it SIGKILL its agents).
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    child.stdout!.pipe(hmLog, { end: false });
+    child.stderr!.pipe(hmLog, { end: false });
+    const exited = new Promise<ChildExit>((res) => child.once('exit', (code, signal) => res({ code, signal })));
+    return { child, exited };
+  };
+  let hmRun = startHostManager();
+  say(`starting ${hm.instanceId} (${HOST_MANAGER_CLASS}, pid ${hmRun.child.pid}); its log: ${hmLogPath}`);
 
   const watcher = new WampConnection({ url: hub.wampServer, realm: hub.wampRealm, shouldReconnect: true, maxRetryDelayS: 2 });
   const seen = new Set<string>();
@@ -135,18 +141,42 @@ async function up(values: Record<string, string | boolean | undefined>): Promise
     process.once('SIGINT', () => res('SIGINT'));
     process.once('SIGTERM', () => res('SIGTERM'));
   });
-  const first = await Promise.race([exited.then((code) => ({ kind: 'exit' as const, code })), stopRequested.then((sig) => ({ kind: 'stop' as const, sig }))]);
+  const stopped = stopRequested.then((sig) => ({ kind: 'stop' as const, sig }));
+  // The HostManager dying is not the system dying: the router and the agents stay up, and a new
+  // HostManager re-adopts the agents. Only a config error, a clean exit or a crash loop ends `ocs up`.
+  const restarts = new RestartBudget();
   let code = 0;
-  if (first.kind === 'exit') {
-    say(`${hm.instanceId} exited with code ${first.code}; see ${hmLogPath}`);
-    code = first.code === 0 ? 0 : 1;
-  } else {
-    say(`stopping (${first.sig}): ${hm.instanceId} stops its agents`);
-    child.kill('SIGINT');
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-    const hmCode = await exited;
-    clearTimeout(timer);
-    say(`${hm.instanceId} stopped (exit ${hmCode})`);
+  for (;;) {
+    const first = await Promise.race([hmRun.exited.then((exit) => ({ kind: 'exit' as const, exit })), stopped]);
+    if (first.kind === 'stop') {
+      say(`stopping (${first.sig}): ${hm.instanceId} stops its agents`);
+      hmRun.child.kill('SIGINT');
+      const timer = setTimeout(() => hmRun.child.kill('SIGKILL'), STOP_GRACE_MS);
+      const exit = await hmRun.exited;
+      clearTimeout(timer);
+      say(`${hm.instanceId} stopped (${describeExit(exit)})`);
+      break;
+    }
+    const exitCode = exitCodeOf(first.exit);
+    if (first.exit.code === 0) {
+      say(`${hm.instanceId} ended (${describeExit(first.exit)}); see ${hmLogPath}`);
+      break;
+    }
+    const delayMs = first.exit.code === EXIT_CONFIG ? null : restarts.next(Date.now());
+    if (delayMs === null) {
+      const why = first.exit.code === EXIT_CONFIG ? 'a config error' : `${RESTART_LIMIT} exits within ${RESTART_WINDOW_MS / 1000} s`;
+      say(`${hm.instanceId} ended (${describeExit(first.exit)}); not restarted after ${why}; see ${hmLogPath}`);
+      code = exitCode;
+      break;
+    }
+    say(`${hm.instanceId} ended (${describeExit(first.exit)}); the router and the agents stay up; restarting it in ${delayMs / 1000} s`);
+    const waited = await Promise.race([new Promise<'go'>((res) => setTimeout(() => res('go'), delayMs)), stopped]);
+    if (waited !== 'go') {
+      say(`stopping (${waited.sig}) while ${hm.instanceId} was down`);
+      break;
+    }
+    hmRun = startHostManager();
+    say(`restarted ${hm.instanceId} (pid ${hmRun.child.pid}); it re-adopts its agents`);
   }
   await watcher.close();
   if (router) {
@@ -155,6 +185,45 @@ async function up(values: Record<string, string | boolean | undefined>): Promise
   }
   hmLog.end();
   return code;
+}
+
+interface ChildExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+interface RunningChild {
+  child: ChildProcess;
+  exited: Promise<ChildExit>;
+}
+
+/** `killed by SIGKILL, exit 137` or `exit 3`, with the status a shell reports. */
+export function describeExit(exit: ChildExit): string {
+  if (exit.signal !== null) return `killed by ${exit.signal}, exit ${exitCodeOf(exit)}`;
+  return `exit ${exit.code ?? 1}`;
+}
+
+/** A shell's exit status: the code, or 128 + the signal's number. */
+export function exitCodeOf(exit: ChildExit): number {
+  if (exit.signal !== null) return 128 + (osConstants.signals[exit.signal] ?? 0);
+  return exit.code ?? 1;
+}
+
+const RESTART_LIMIT = 5;
+const RESTART_WINDOW_MS = 60_000;
+const RESTART_DELAYS_MS = [1000, 2000, 4000, 8000];
+
+/** Restart delays of the HostManager: growing, and none once RESTART_LIMIT exits fall within the window. */
+export class RestartBudget {
+  private readonly exits: number[] = [];
+
+  /** The delay before the next start, or null when the budget is spent. */
+  next(nowMs: number): number | null {
+    this.exits.push(nowMs);
+    while (this.exits.length > 0 && nowMs - this.exits[0]! > RESTART_WINDOW_MS) this.exits.shift();
+    if (this.exits.length >= RESTART_LIMIT) return null;
+    return RESTART_DELAYS_MS[Math.min(this.exits.length - 1, RESTART_DELAYS_MS.length - 1)]!;
+  }
 }
 
 function isThisMachine(host: string): boolean {
