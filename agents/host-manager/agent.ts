@@ -7,7 +7,9 @@ import type { Feed } from '../../lib/feeds/feed.js';
 import type { OpResult } from '../../lib/ops/op-table.js';
 import type { OpSession } from '../../lib/ops/op-session.js';
 import type { AccessPolicy } from '../../lib/site-config/access-policy.js';
+import { AGENT_TICKET_VAR, agentTicket } from '../../lib/site-config/identities.js';
 import { loadSiteConfig } from '../../lib/site-config/load.js';
+import { siteInstanceIds } from '../../lib/site-config/site-lookup.js';
 import type { SiteConfig } from '../../lib/site-config/schema.js';
 import { CHILD_STATES, type ChildState } from '../../lib/supervisor/child-record.js';
 import type { HistoryRecord } from '../../lib/supervisor/history-log.js';
@@ -63,6 +65,8 @@ export interface HostManagerOptions {
   launcher: readonly string[];
   /** The environment children start from (lib/site-config `childEnv`). */
   baseEnv: Readonly<Record<string, string>>;
+  /** The site's identity key (agent identities): each child is given its own ticket, never the key. */
+  identityKey?: string;
   /** Agent classes `ocs agent` can run; null: no check. */
   knownClasses: ReadonlySet<string> | null;
   loadSite?: (path: string) => SiteConfig;
@@ -117,6 +121,11 @@ export const EXEC_DISABLED = 'create refused: this HostManager was started witho
 const MANAGER_REFRESH_MS = 1000;
 const CHANGE_DEBOUNCE_MS = 100;
 const HISTORY_IN_DATA = 50;
+
+/** A child's own ticket under agent identities (OCS_AGENT_TICKET). */
+function ticketEnv(key: string): (id: string) => Record<string, string> {
+  return (id) => ({ [AGENT_TICKET_VAR]: agentTicket(key, id) });
+}
 
 /** `fake-data1` → `fake_data1`: the child's field prefix in the child_states feed. */
 export function fieldPrefix(id: string): string {
@@ -264,7 +273,8 @@ export class HostManager {
       supervisorId: this.options.instanceId,
       ...(this.options.logDir !== null ? { logDir: this.options.logDir } : {}),
       allowExec: this.args.allow_exec,
-      siteInstanceIds: () => new Set(Object.values(this.site.hosts).flatMap((h) => h.agentInstances.map((i) => i.instanceId))),
+      siteInstanceIds: () => siteInstanceIds(this.site),
+      ...(this.options.identityKey !== undefined ? { envFor: ticketEnv(this.options.identityKey) } : {}),
       initialState: this.hasOpened ? 'keep' : this.args.initial_state,
       pollIntervalMs: this.args.poll_interval * 1000,
       baseEnv: this.options.baseEnv,

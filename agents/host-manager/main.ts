@@ -4,6 +4,7 @@ import { parseAgentArgs } from '../../lib/agent/agent-args.js';
 import { createRuntime } from '../../lib/agent/run-agent.js';
 import { ConfigError } from '../../lib/errors.js';
 import { childEnv } from '../../lib/site-config/env.js';
+import { AGENT_TICKET_VAR, IDENTITY_KEY_FILE_VAR, readIdentityKey } from '../../lib/site-config/identities.js';
 import { AGENT_CLASSES } from '../index.js';
 import { HostManager } from './agent.js';
 import { HostManagerArgsSchema } from './config.js';
@@ -43,8 +44,10 @@ export async function main(launch: AgentLaunch): Promise<number> {
     logDir: config.logDir,
     accessPolicy: config.hub.accessPolicy,
     launcher: ocsLauncher(),
-    // INSTANCE_ID would name the wrong instance for a child (its --instance-id wins anyway).
-    baseEnv: childEnv({ INSTANCE_ID: undefined }),
+    // INSTANCE_ID would name the wrong instance for a child (its --instance-id wins anyway);
+    // under agent identities a child gets its own ticket, never the key nor this process's ticket.
+    baseEnv: childEnv({ INSTANCE_ID: undefined, [IDENTITY_KEY_FILE_VAR]: undefined, [AGENT_TICKET_VAR]: undefined }),
+    ...(launch.env.identityKeyFile !== undefined ? { identityKey: readIdentityKey(launch.env.identityKeyFile) } : {}),
     knownClasses: new Set(Object.keys(AGENT_CLASSES)),
   });
   await hm.open();

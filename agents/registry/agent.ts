@@ -21,6 +21,8 @@ export interface RegistryAgentOptions {
   /** `hub.address_root`: heartbeats are heard on `{root}..feeds.heartbeat`. */
   addressRoot: string;
   args: RegistryArgs;
+  /** The site uses agent identities: a heartbeat counts only from the identity of its address. */
+  requirePublisherIdentity?: boolean;
   clock?: Clock;
   /** How a due expiry is confirmed (after-pending-input.ts); default a round trip through the router to itself. */
   afterPendingInput?: AfterPendingInput;
@@ -136,6 +138,7 @@ export class RegistryAgent {
       agentTimeoutMs: options.args.agent_timeout * 1000,
       retentionMs: options.args.retention * 1000,
       maxAgents: options.args.max_agents,
+      requirePublisherIdentity: options.requirePublisherIdentity ?? false,
       logger: host.logger,
       afterPendingInput: options.afterPendingInput ?? afterCheckPhase({ clock: this.clock, ifBehind: this.barrier.afterPendingInput }),
     });

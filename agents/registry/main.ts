@@ -10,7 +10,7 @@ const AGENT_CLASS = 'RegistryAgent';
 export async function main(launch: AgentLaunch): Promise<number> {
   const args = parseAgentArgs(launch.config.agentArgv, RegistryArgsSchema, AGENT_CLASS);
   const runtime = createRuntime(launch, AGENT_CLASS);
-  const registry = new RegistryAgent(runtime, { addressRoot: launch.config.hub.addressRoot, args });
+  const registry = new RegistryAgent(runtime, { addressRoot: launch.config.hub.addressRoot, args, requirePublisherIdentity: launch.config.site?.hub.identities ?? false });
   await registry.start();
   try {
     return await runtime.run();

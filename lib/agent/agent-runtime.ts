@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { EventEmitter } from 'node:events';
 import type { z } from 'zod';
-import { WampConnection } from '../wamp/connection.js';
+import { WampConnection, type WampAuth } from '../wamp/connection.js';
 import type { AutobahnSerializer, AutobahnSession, AutobahnSubscription, EventHandler } from '../wamp/autobahn.js';
 import { isAutobahnError } from '../wamp/autobahn.js';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
@@ -26,6 +26,8 @@ export interface AgentRuntimeOptions {
   /** Seconds to keep trying to reach the router before giving up; 0 = never give up. OCS default 10. */
   crossbarTimeoutS?: number;
   heartbeatIntervalMs?: number;
+  /** Router credentials (agent identities: authid = instance id, ticket); default anonymous. */
+  auth?: WampAuth;
   serializers?: AutobahnSerializer[];
   logger: Logger;
   clock?: Clock;
@@ -202,6 +204,7 @@ export class AgentRuntime extends EventEmitter<AgentRuntimeEvents> {
       maxRetryDelayS: 30,
       logger: this.logger,
       ...(this.options.serializers ? { serializers: this.options.serializers } : {}),
+      ...(this.options.auth ? { auth: this.options.auth } : {}),
     });
     this.connection = connection;
     connection.on('join', (session, isFirstJoin) => {

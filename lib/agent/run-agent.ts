@@ -3,6 +3,7 @@ import { AgentRuntime, type AgentRuntimeOptions } from './agent-runtime.js';
 import type { AgentLaunch } from './agent-class.js';
 import { parseAgentArgs } from './agent-args.js';
 import { jsonSerializer } from '../wamp/serializers.js';
+import { ownTicket } from '../site-config/identities.js';
 
 export interface AgentDefinition<S extends z.ZodType> {
   agentClass: string;
@@ -17,6 +18,8 @@ export interface AgentDefinition<S extends z.ZodType> {
 /** Builds the runtime for a launched instance. */
 export function createRuntime(launch: AgentLaunch, agentClass: string, overrides: Partial<AgentRuntimeOptions> = {}): AgentRuntime {
   const { config } = launch;
+  const instanceId = config.instance.instanceId;
+  const ticket = ownTicket(launch.env, instanceId, config.site?.hub.identities ?? false);
   return new AgentRuntime({
     agentClass,
     instanceId: config.instance.instanceId,
@@ -26,6 +29,7 @@ export function createRuntime(launch: AgentLaunch, agentClass: string, overrides
     accessPolicy: config.hub.accessPolicy,
     crossbarTimeoutS: config.crossbarTimeoutS,
     serializers: [jsonSerializer],
+    ...(ticket !== undefined ? { auth: { authid: instanceId, method: 'ticket' as const, secret: ticket } } : {}),
     logger: launch.logger,
     ...overrides,
   });

@@ -7,9 +7,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { CliContext } from './main.js';
 import { ConfigError, EXIT_CONFIG } from '../errors.js';
-import { readEnv } from '../site-config/env.js';
+import { childEnv, readEnv } from '../site-config/env.js';
+import { IDENTITY_KEY_FILE_NAME, IDENTITY_KEY_FILE_VAR, agentTicket, ensureIdentityKey } from '../site-config/identities.js';
 import { resolveClientConfig } from '../site-config/resolve-client-config.js';
-import { matchHost } from '../site-config/site-lookup.js';
+import { matchHost, siteInstanceIds } from '../site-config/site-lookup.js';
+import { identityRouterConfigInput } from '../router/identity-profile.js';
 import { startRouter, type RunningRouter } from '../router/index.js';
 import { ROUTER_YOUNG_GEN_MB, capYoungGeneration } from '../router/young-generation.js';
 import { WampConnection } from '../wamp/connection.js';
@@ -83,6 +85,11 @@ async function up(values: Record<string, string | boolean | undefined>): Promise
   if (!hm) throw new ConfigError(`${config.siteFile}: hosts.${hostKey} has no ${HOST_MANAGER_CLASS} instance to run the host's agents`);
 
   const hub = config.hub;
+  const logDir = resolve((values['log-dir'] as string | undefined) ?? 'logs');
+  const stateDir = resolve((values['state-dir'] as string | undefined) ?? 'state');
+  // The safe profile: agents join with their own identity; the key stays with the router side and the HostManager.
+  const keyFile = config.site.hub.identities ? join(stateDir, IDENTITY_KEY_FILE_NAME) : undefined;
+  const key = keyFile === undefined ? undefined : ensureIdentityKey(keyFile);
   let router: RunningRouter | undefined;
   const hubUrl = new URL(hub.wampServer);
   const hubHost = hubUrl.hostname.replace(/^\[|\]$/g, '');
@@ -90,14 +97,14 @@ async function up(values: Record<string, string | boolean | undefined>): Promise
   if (isThisMachine(hubHost) && !(await isListening(hubHost, hubPort))) {
     // this process then serves as the router (the HostManager and agents are children)
     capYoungGeneration(ROUTER_YOUNG_GEN_MB);
-    router = await startRouter({ host: hubHost, port: hubPort, realm: hub.wampRealm });
+    const tickets = key === undefined ? undefined : Object.fromEntries([...siteInstanceIds(config.site)].map((id) => [id, agentTicket(key, id)]));
+    router = await startRouter({ host: hubHost, port: hubPort, realm: hub.wampRealm, ...(tickets !== undefined ? { config: identityRouterConfigInput(hub.wampRealm, hub.addressRoot, tickets) } : {}) });
     say(`router listening on ${router.url}`);
   } else {
     say(`using the router at ${hub.wampServer}`);
   }
 
-  const logDir = resolve((values['log-dir'] as string | undefined) ?? 'logs');
-  const stateDir = resolve((values['state-dir'] as string | undefined) ?? 'state');
+  if (keyFile !== undefined) say(`agent identities on: each agent registers and publishes only under its own address (key ${keyFile})`);
   mkdirSync(logDir, { recursive: true });
   const hmLogPath = join(logDir, `${hm.instanceId}.log`);
   const hmLog = createWriteStream(hmLogPath, { flags: 'a' });
@@ -109,6 +116,7 @@ async function up(values: Record<string, string | boolean | undefined>): Promise
       // stops the HostManager with one SIGINT (a second one would make it SIGKILL its agents).
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
+      env: childEnv(keyFile !== undefined ? { [IDENTITY_KEY_FILE_VAR]: keyFile } : {}),
     });
     child.stdout!.pipe(hmLog, { end: false });
     child.stderr!.pipe(hmLog, { end: false });

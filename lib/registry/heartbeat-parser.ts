@@ -48,6 +48,8 @@ export const HeartbeatRejectReason = {
   BAD_OP_CODE: 'bad_op_code',
   /** An op name, instance id, agent class or session id longer than the limit. */
   NAME_TOO_LONG: 'name_too_long',
+  /** Agent identities in use, and the disclosed publisher is not the address's instance id. */
+  PUBLISHER_MISMATCH: 'publisher_mismatch',
 } as const;
 export type HeartbeatRejectReason = (typeof HeartbeatRejectReason)[keyof typeof HeartbeatRejectReason];
 
@@ -58,6 +60,17 @@ export interface HeartbeatParseOptions {
   maxOps?: number;
   /** Default MAX_NAME_LENGTH. */
   maxNameLength?: number;
+  /**
+   * Agent identities in use: the event's disclosed `publisher_authid` must be the instance id
+   * of the address it beats for (an undisclosed publisher is refused too).
+   */
+  requirePublisherIdentity?: boolean;
+}
+
+/** What parseHeartbeat reads of the EVENT details. */
+export interface HeartbeatEventDetails {
+  topic?: string;
+  publisher_authid?: string;
 }
 
 export interface Heartbeat {
@@ -114,7 +127,7 @@ function opCodeValue(v: unknown): number | undefined {
  * address the feed names, so a peer cannot beat for another agent from its own topic.
  * Never throws.
  */
-export function parseHeartbeat(args: unknown, options: HeartbeatParseOptions, details?: { topic?: string }): HeartbeatParseResult {
+export function parseHeartbeat(args: unknown, options: HeartbeatParseOptions, details?: HeartbeatEventDetails): HeartbeatParseResult {
   const maxOps = options.maxOps ?? MAX_OPS_PER_AGENT;
   const maxNameLength = options.maxNameLength ?? MAX_NAME_LENGTH;
   if (!Array.isArray(args) || !Array.isArray(args[0])) return reject('not_a_list', 'expected [[op_codes, feed]]');
@@ -136,6 +149,12 @@ export function parseHeartbeat(args: unknown, options: HeartbeatParseOptions, de
     !(topic.length === address.length + HEARTBEAT_TOPIC_SUFFIX.length && topic.startsWith(address) && topic.endsWith(HEARTBEAT_TOPIC_SUFFIX))
   ) {
     return reject('topic_mismatch', `heartbeat for ${address} on topic ${topic.slice(0, 120)}`, address);
+  }
+  if (options.requirePublisherIdentity === true) {
+    const authid = details?.publisher_authid;
+    if (authid === undefined || authid.length !== address.length - options.addressRoot.length - 1 || !address.endsWith(authid)) {
+      return reject('publisher_mismatch', `heartbeat for ${address} published by ${authid === undefined ? 'an undisclosed publisher' : `identity '${authid.slice(0, 80)}'`}`, address);
+    }
   }
 
   let agentClass: string | null = null;

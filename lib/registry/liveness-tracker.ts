@@ -42,7 +42,7 @@ import { encodeRecord, type AgentRecord, type WireAgentRecord } from './agent-re
 import type { AgentStatusEvent, ForgetReason } from './agent-status-event.js';
 import { DropWarner } from './drop-warner.js';
 import { LogBudget } from './log-budget.js';
-import { MAX_NAME_LENGTH, MAX_OPS_PER_AGENT, agentAddressProblem, parseHeartbeat, type Heartbeat, type HeartbeatParseOptions } from './heartbeat-parser.js';
+import { MAX_NAME_LENGTH, MAX_OPS_PER_AGENT, agentAddressProblem, parseHeartbeat, type Heartbeat, type HeartbeatEventDetails, type HeartbeatParseOptions } from './heartbeat-parser.js';
 import { LIVENESS_SNAPSHOT_VERSION, LivenessSnapshotSchema, SnapshotAgentSchema, type LivenessSnapshot } from './liveness-snapshot.js';
 import { operationField } from './operation-field.js';
 import { afterCheckPhase, type AfterPendingInput } from './after-pending-input.js';
@@ -71,6 +71,8 @@ export interface LivenessTrackerOptions {
   maxOpsPerAgent?: number;
   /** Default MAX_NAME_LENGTH. */
   maxNameLength?: number;
+  /** Agent identities in use: only a publisher whose authid is the instance id beats for an address (heartbeat-parser.ts). */
+  requirePublisherIdentity?: boolean;
   /** At most one warning per drop reason per this interval. Default DROP_WARN_INTERVAL_MS. */
   warnIntervalMs?: number;
   /** Confirms due deadlines after pending input (after-pending-input.ts); default `afterCheckPhase()`. */
@@ -150,6 +152,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
       addressRoot: options.addressRoot,
       maxOps: options.maxOpsPerAgent ?? MAX_OPS_PER_AGENT,
       maxNameLength: options.maxNameLength ?? MAX_NAME_LENGTH,
+      requirePublisherIdentity: options.requirePublisherIdentity ?? false,
     };
     const warnOptions = { clock: this.clock, logger: this.logger, intervalMs: options.warnIntervalMs };
     this.drops = new DropWarner({ ...warnOptions, message: 'heartbeat dropped' });
@@ -161,7 +164,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
    * Takes one heartbeat EVENT (`args` = its positional arguments, `details.topic` = the concrete
    * topic). Returns whether it was accepted. Never throws.
    */
-  onHeartbeat(args: unknown, details?: { topic?: string }): boolean {
+  onHeartbeat(args: unknown, details?: HeartbeatEventDetails): boolean {
     if (this.isClosed) return false;
     try {
       const result = parseHeartbeat(args, this.parseOptions, details);

@@ -19,18 +19,37 @@ const NONE: PermissionEntry = {
   disclose: { caller: false, publisher: false },
 };
 
+/** The placeholder a permission URI may hold: replaced by the session's authid. */
+export const AUTHID_PLACEHOLDER = '{authid}';
+
+/** Whether any permission of `role` is templated on the session's authid. */
+export function isTemplatedRole(role: Role): boolean {
+  return role.permissions.some((p) => p.uri.includes(AUTHID_PLACEHOLDER));
+}
+
+/** An authid that can stand in a URI component (no dots, whitespace or #): others match no templated permission. */
+const URI_COMPONENT = /^[^\s.#]+$/;
+
 /**
  * A role's static permissions, as crossbar applies them: the permission that best matches the URI
  * (exact, else the longest prefix, else the most specific wildcard) decides; no match denies.
+ * With `authid`, `{authid}` in a permission URI stands for it (e.g. `observatory.{authid}.`:
+ * a session may register and publish under its own address only); an authid that is not a URI
+ * component leaves such permissions matching nothing.
  */
 export class RoleAuthorizer {
   private readonly index = new UriIndex<PermissionEntry>();
   private readonly cache = new Map<string, PermissionEntry>();
 
-  constructor(readonly role: Role) {
+  constructor(
+    readonly role: Role,
+    authid?: string,
+  ) {
+    const usable = authid !== undefined && URI_COMPONENT.test(authid) ? authid : undefined;
     for (const p of role.permissions) {
+      if (p.uri.includes(AUTHID_PLACEHOLDER) && usable === undefined) continue;
       // crossbar's old catch-all spelling
-      const uri = p.uri === '*' ? '' : p.uri;
+      const uri = p.uri === '*' ? '' : p.uri.replaceAll(AUTHID_PLACEHOLDER, usable ?? '');
       const match: MatchPolicy = p.uri === '*' ? 'prefix' : p.match;
       const existing = this.index.get(uri, match);
       if (existing) {

@@ -1,11 +1,14 @@
 import type { Logger } from '../log.js';
-import { RoleAuthorizer } from './authorizer.js';
+import { RoleAuthorizer, isTemplatedRole } from './authorizer.js';
 import { Broker, type Subscription } from './broker.js';
-import type { RealmConfig } from './config.js';
+import type { RealmConfig, Role as RoleConfig } from './config.js';
 import { Dealer, type Registration } from './dealer.js';
 import type { Dict } from './messages.js';
 import { callMetaProcedure } from './meta.js';
 import type { Session } from './session.js';
+
+/** Authorizers kept per authid of a templated role (each session of one authid shares one). */
+const TEMPLATED_CACHE_LIMIT = 10_000;
 
 /** One realm: its sessions, broker, dealer, roles, and the meta events about them. */
 export class Realm {
@@ -14,6 +17,8 @@ export class Realm {
   readonly broker: Broker;
   readonly dealer: Dealer;
   private readonly authorizers = new Map<string, RoleAuthorizer>();
+  /** roles whose permissions are templated on the authid, and their authorizers by authid */
+  private readonly templated = new Map<string, { role: RoleConfig; byAuthid: Map<string, RoleAuthorizer> }>();
 
   constructor(
     config: RealmConfig,
@@ -22,7 +27,10 @@ export class Realm {
     readonly kill: (session: Session, reason: string, message: string | undefined) => void,
   ) {
     this.name = config.name;
-    for (const role of config.roles) this.authorizers.set(role.name, new RoleAuthorizer(role));
+    for (const role of config.roles) {
+      if (isTemplatedRole(role)) this.templated.set(role.name, { role, byAuthid: new Map() });
+      this.authorizers.set(role.name, new RoleAuthorizer(role));
+    }
     this.broker = new Broker({
       subscriptionCreated: (s, sub) => this.metaEvent('wamp.subscription.on_create', sub.uri, () => [s.id, sub.info()]),
       subscribed: (s, sub) => this.metaEvent('wamp.subscription.on_subscribe', sub.uri, () => [s.id, sub.id]),
@@ -42,8 +50,17 @@ export class Realm {
     return this.authorizers.has(role);
   }
 
-  authorizerFor(role: string): RoleAuthorizer | undefined {
-    return this.authorizers.get(role);
+  /** The authorizer of a session with this role and authid (its own for a role templated on `{authid}`). */
+  authorizerFor(role: string, authid: string): RoleAuthorizer | undefined {
+    const t = this.templated.get(role);
+    if (t === undefined) return this.authorizers.get(role);
+    let a = t.byAuthid.get(authid);
+    if (a === undefined) {
+      if (t.byAuthid.size >= TEMPLATED_CACHE_LIMIT) t.byAuthid.clear();
+      a = new RoleAuthorizer(t.role, authid);
+      t.byAuthid.set(authid, a);
+    }
+    return a;
   }
 
   /** Adds an established session and announces it (wamp.session.on_join). */

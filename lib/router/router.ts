@@ -88,7 +88,7 @@ export class Router {
     this.sessions.set(session.id, session);
     session.identity = identity;
     session.realm = realm;
-    const authorizer: Authorizer | undefined = isTrusted ? TRUSTED_AUTHORIZER : realm.authorizerFor(identity.authrole);
+    const authorizer: Authorizer | undefined = isTrusted ? TRUSTED_AUTHORIZER : realm.authorizerFor(identity.authrole, identity.authid);
     if (authorizer === undefined) throw new Error(`no role '${identity.authrole}' on realm '${realmName}'`);
     session.authorizer = authorizer;
     session.state = 'established';
@@ -258,7 +258,7 @@ export class Router {
 
   private welcome(session: Session, identity: AuthIdentity): void {
     const realm = session.realm!;
-    const authorizer = realm.authorizerFor(identity.authrole);
+    const authorizer = realm.authorizerFor(identity.authrole, identity.authid);
     if (authorizer === undefined) {
       this.abort(session, ERR.NO_SUCH_ROLE, `role '${identity.authrole}' does not exist on realm '${realm.name}'`);
       return;

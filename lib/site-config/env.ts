@@ -75,6 +75,8 @@ export const OcsEnvSchema = z
     LOGLEVEL: optional(LogLevelTextSchema),
     OCS_LOG_LEVEL: optional(LogLevelTextSchema),
     OCS_PASSWORDS_FILE: optional(NonEmptyTextSchema),
+    OCS_AGENT_TICKET: optional(NonEmptyTextSchema),
+    OCS_IDENTITY_KEY_FILE: optional(NonEmptyTextSchema),
     INFLUXDB_USERNAME: optional(NonEmptyTextSchema),
     INFLUXDB_PASSWORD: optional(NonEmptyTextSchema),
     INFLUXDB_V2_URL: optional(HttpUrlSchema),
@@ -101,6 +103,10 @@ export const OcsEnvSchema = z
     logLevel: e.OCS_LOG_LEVEL ?? e.LOGLEVEL,
     /** Client password file (OCS default `~/.ocs-passwords.yaml`). */
     passwordsFile: e.OCS_PASSWORDS_FILE,
+    /** This agent's own ticket under agent identities (site-config/identities.ts). */
+    agentTicket: e.OCS_AGENT_TICKET,
+    /** The site's identity key file (ocs up's router side and HostManagers). */
+    identityKeyFile: e.OCS_IDENTITY_KEY_FILE,
     /** InfluxDB 1.x user of the InfluxDB publisher (OCS's variable); unset ⇒ no authentication. */
     influxUsername: e.INFLUXDB_USERNAME,
     /** Its password (OCS's variable). */

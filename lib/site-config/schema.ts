@@ -27,7 +27,7 @@ export const FALLBACK_HOST = 'localhost';
 
 /**
  * `hub:`: where agents and clients connect. Strict: OCS's keys plus `registry_address`, which
- * OCS accepts and ignores (deprecated), as do we.
+ * OCS accepts and ignores (deprecated), as do we, and our `identities` (OCS ignores it).
  */
 export const HubSchema = strictObject(
   {
@@ -37,6 +37,8 @@ export const HubSchema = strictObject(
     address_root: AddressRootSchema,
     access_policy: AccessPolicySchema,
     registry_address: z.string({ error: expected('a string') }).nullable().optional(),
+    /** the safe profile: every agent joins with its own identity (site-config/identities.ts) */
+    identities: z.boolean({ error: expected('true or false') }).optional(),
   },
   'a mapping with wamp_server, wamp_realm and address_root',
 ).transform((h) => ({
@@ -45,6 +47,7 @@ export const HubSchema = strictObject(
   wampRealm: h.wamp_realm,
   addressRoot: h.address_root,
   accessPolicy: h.access_policy,
+  identities: h.identities ?? false,
 }));
 export type HubConfig = DeepReadonly<z.infer<typeof HubSchema>>;
 

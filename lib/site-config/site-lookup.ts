@@ -112,3 +112,11 @@ export function findInstance(
   }
   return matches[0] as InstanceConfig;
 }
+
+/** Every instance id of the site: the hosts' agent instances and the services' instances. */
+export function siteInstanceIds(site: SiteConfig): Set<string> {
+  const ids = new Set<string>();
+  for (const host of Object.values(site.hosts)) for (const i of host.agentInstances) ids.add(i.instanceId);
+  for (const service of Object.values(site.services)) for (const id of service.instanceIds) ids.add(id);
+  return ids;
+}

@@ -80,6 +80,8 @@ export interface SupervisorOptions {
    * `spec.env` and the supervisor markers are laid over it. Not persisted. Default: empty.
    */
   baseEnv?: Readonly<Record<string, string>>;
+  /** Variables for one child laid over its spec's (e.g. its own credentials); not persisted. */
+  envFor?: (id: string) => Readonly<Record<string, string>>;
   /** keep: persisted desired state; up/down: force every target at startup (HostManager --initial-state). */
   initialState?: 'keep' | 'up' | 'down';
   pollIntervalMs?: number;
@@ -234,6 +236,7 @@ export class Supervisor {
   private readonly pid: number;
   private readonly initialState: 'keep' | 'up' | 'down';
   private readonly baseEnv: Readonly<Record<string, string>>;
+  private readonly envFor: (id: string) => Readonly<Record<string, string>>;
   private readonly pollIntervalMs: number;
   private readonly persistDebounceMs: number;
   private readonly logRotateCheckMs: number;
@@ -279,6 +282,7 @@ export class Supervisor {
     this.pid = options.pid ?? process.pid;
     this.initialState = options.initialState ?? 'keep';
     this.baseEnv = { ...(options.baseEnv ?? {}) };
+    this.envFor = options.envFor ?? (() => ({}));
     this.pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
     this.persistDebounceMs = options.persistDebounceMs ?? DEFAULT_PERSIST_DEBOUNCE_MS;
     this.logRotateCheckMs = options.logRotateCheckMs ?? DEFAULT_LOG_ROTATE_CHECK_MS;
@@ -695,7 +699,7 @@ export class Supervisor {
       this.queue.push({ id, event: { type: 'spawn_failed', message: `cannot open log files: ${(err as Error).message}` } });
       return;
     }
-    const env = { ...this.baseEnv, ...spec.env, [ENV_SUPERVISOR]: this.markerKey, [ENV_SUPERVISOR_ID]: this.supervisorId, [ENV_SUPERVISED_ID]: id };
+    const env = { ...this.baseEnv, ...spec.env, ...this.envFor(id), [ENV_SUPERVISOR]: this.markerKey, [ENV_SUPERVISOR_ID]: this.supervisorId, [ENV_SUPERVISED_ID]: id };
     const handle = this.control.spawn({ cmd: spec.cmd, cwd: spec.cwd, env, stdoutFd: fds.stdoutFd, stderrFd: fds.stderrFd });
     ChildLogFiles.closeFds(fds);
     rt.handle = handle;

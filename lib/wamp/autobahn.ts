@@ -18,6 +18,9 @@ export interface CallDetails {
 export interface EventDetails {
   publication?: number;
   publisher?: number;
+  /** with publisher disclosure */
+  publisher_authid?: string;
+  publisher_authrole?: string;
   topic?: string;
 }
 

@@ -41,12 +41,14 @@ export interface UpProcess {
 /**
  * Runs `ocs up` on site-config/default.yaml with only the hub moved to a free port (the machine
  * is shared), in a fresh folder with its own state and log dirs: exactly what `npm start` runs.
+ * `hub` sets more hub keys (e.g. `identities: true`).
  */
-export async function startUp(): Promise<UpProcess> {
+export async function startUp(options: { hub?: Record<string, unknown> } = {}): Promise<UpProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'ocs-up-'));
   const stateDir = join(dir, 'state');
   const port = await freePort();
-  const doc = parse(readFileSync(DEFAULT_SITE, 'utf8')) as { hub: Record<string, string> };
+  const doc = parse(readFileSync(DEFAULT_SITE, 'utf8')) as { hub: Record<string, unknown> };
+  Object.assign(doc.hub, options.hub ?? {});
   doc.hub['wamp_server'] = `ws://127.0.0.1:${port}/ws`;
   doc.hub['wamp_http'] = `http://127.0.0.1:${port}/call`;
   const siteFile = join(dir, 'default.yaml');

@@ -115,6 +115,18 @@ describe('parseHeartbeat', () => {
     expect(parseHeartbeat([[{ acq: 1 }, feed('observatory.victim')]], OPTIONS, { topic: 'observatory.victim.feeds.heartbeat' }).ok).toBe(true);
   });
 
+  it('with agent identities, takes a heartbeat only from the identity of its address', () => {
+    const strict = { ...OPTIONS, requirePublisherIdentity: true };
+    const beat = [[{ acq: 1 }, feed('observatory.victim')]];
+    expect(parseHeartbeat(beat, strict, { topic: 'observatory.victim.feeds.heartbeat', publisher_authid: 'victim' }).ok).toBe(true);
+    expect(parseHeartbeat(beat, strict, { publisher_authid: 'mallory' })).toMatchObject({ ok: false, reason: 'publisher_mismatch', detail: "heartbeat for observatory.victim published by identity 'mallory'" });
+    expect(parseHeartbeat(beat, strict, { publisher_authid: 'xvictim' })).toMatchObject({ reason: 'publisher_mismatch' });
+    expect(parseHeartbeat(beat, strict, { publisher_authid: 'tim' })).toMatchObject({ reason: 'publisher_mismatch' });
+    expect(parseHeartbeat(beat, strict, {})).toMatchObject({ reason: 'publisher_mismatch', detail: 'heartbeat for observatory.victim published by an undisclosed publisher' });
+    // without identities the publisher is not asked about
+    expect(parseHeartbeat(beat, OPTIONS, { publisher_authid: 'mallory' }).ok).toBe(true);
+  });
+
   it('takes an address root that contains dots', () => {
     expect(parseHeartbeat([[{}, feed('org.site.x')]], { addressRoot: 'org.site' }).ok).toBe(true);
     expect(parseHeartbeat([[{}, feed('org.x')]], { addressRoot: 'org.site' })).toMatchObject({ reason: 'address_outside_root' });

@@ -51,3 +51,33 @@ describe('RoleAuthorizer', () => {
     expect(star.isAllowed('anything.at.all', 'call')).toBe(true);
   });
 });
+
+describe('RoleAuthorizer templated on the authid', () => {
+  const role = {
+    name: 'agent',
+    permissions: [
+      { uri: '', match: 'prefix' as const, allow: { call: true, register: false, publish: false, subscribe: true }, disclose: { caller: false, publisher: false } },
+      { uri: 'observatory.{authid}.', match: 'prefix' as const, allow: { call: true, register: true, publish: true, subscribe: true }, disclose: { caller: false, publisher: true } },
+    ],
+  };
+
+  it('lets a session register and publish under its own address only', () => {
+    const a = new RoleAuthorizer(role, 'fake-data1');
+    expect(a.isAllowed('observatory.fake-data1.ops', 'register')).toBe(true);
+    expect(a.isAllowed('observatory.fake-data1.feeds.heartbeat', 'publish')).toBe(true);
+    expect(a.shouldDisclose('observatory.fake-data1.feeds.heartbeat', 'publisher')).toBe(true);
+    expect(a.isAllowed('observatory.fake-data10.ops', 'register')).toBe(false);
+    expect(a.isAllowed('observatory.fake-data2.feeds.heartbeat', 'publish')).toBe(false);
+    expect(a.isAllowed('observatory.fake-data2.ops', 'call')).toBe(true);
+  });
+
+  it('gives an authid that is not a URI component nothing from the template', () => {
+    for (const authid of ['fake-data1.ops', 'a b', 'x#y', '']) {
+      const a = new RoleAuthorizer(role, authid);
+      expect(a.isAllowed(`observatory.${authid}.feeds.heartbeat`, 'publish')).toBe(false);
+      expect(a.isAllowed('observatory.fake-data1.ops.x', 'register')).toBe(false);
+    }
+    // and the role without an authid has only its plain permissions
+    expect(new RoleAuthorizer(role).isAllowed('observatory..feeds', 'publish')).toBe(false);
+  });
+});

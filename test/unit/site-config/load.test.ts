@@ -28,6 +28,7 @@ describe('loadSiteConfig', () => {
       wampRealm: 'test_realm',
       addressRoot: 'observatory',
       accessPolicy: { policy: 'director', directorId: 'access-dir' },
+      identities: false,
     });
     expect(Object.keys(site.hosts)).toEqual(['daq-host-1', 'daq-host-1-docker', 'ocs-docker', 'localhost']);
     const daq = site.hosts['daq-host-1']!;
@@ -73,6 +74,7 @@ describe('loadSiteConfig', () => {
       wampRealm: 'test_realm',
       addressRoot: 'observatory',
       accessPolicy: { policy: 'none' },
+      identities: false,
     });
     expect(Object.keys(site.hosts)).toEqual(['localhost']);
     expect(site.hosts['localhost']!.agentInstances.map((i) => [i.agentClass, i.instanceId, i.arguments, i.manage])).toEqual([
@@ -215,7 +217,7 @@ describe('parseSiteConfig', () => {
     );
     expect(msg(HUB.replace('address_root', 'adress_root'))).toBe(
       'site.yaml: hub.address_root: required key is missing\n' +
-        "site.yaml: hub: unknown key 'adress_root' (did you mean 'address_root'?); allowed: wamp_server, wamp_http, wamp_realm, address_root, access_policy, registry_address",
+        "site.yaml: hub: unknown key 'adress_root' (did you mean 'address_root'?); allowed: wamp_server, wamp_http, wamp_realm, address_root, access_policy, registry_address, identities",
     );
   });
 
