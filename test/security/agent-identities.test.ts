@@ -95,7 +95,7 @@ describe('agent identities (the safe profile)', () => {
     // each child holds its own ticket only, never the key
     const hm = await OcsClient.connect('hm-localhost', { url: up.url, realm: 'test_realm', addressRoot: ROOT, transport: 'wamp' });
     cleanups.push(() => hm.close());
-    const services = ((await hm.op('manager').status()).session as { data: { services: Record<string, { pid: number }> } }).data.services;
+    const services = ((await hm.op('manager').status()).session as unknown as { data: { services: Record<string, { pid: number }> } }).data.services;
     const key = readFileSync(joinPath(up.stateDir, 'identity.key'), 'utf8').trim();
     for (const id of ['registry', 'fake-data1']) {
       const environ = readFileSync(`/proc/${services[id]!.pid}/environ`, 'utf8').split('\0');
