@@ -3,12 +3,13 @@
  * (7 MB each, sent again as soon as the router has answered the last one), with the router's
  * per-frame cap (`limits.max_messages_per_frame`, default 1000) and with the cap lifted. The
  * victim is an autobahn-js caller doing sequential calls to an autobahn-js callee; the router
- * runs as `ocs router` in a process of its own.
+ * runs as `ocs router` and the flood (lib/batch-flooder.ts) in processes of their own.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import WebSocket from 'ws';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { WampConnection } from '../../lib/wamp/connection.js';
 import { UsageWindow } from './lib/proc-stats.js';
 import { isCaseSelected, newReport, type BenchOptions, type BenchReport } from './lib/report.js';
@@ -18,42 +19,19 @@ import { LatencyRecorder } from './lib/stats.js';
 export const name = 'batch-flood';
 
 const BATCH = 200_000;
-const frame = Array.from({ length: BATCH }, (_, i) => `[48,${i + 10},{},"svc.echo",[${i}]]`).join('\u001e');
+const FLOODER = join(dirname(fileURLToPath(import.meta.url)), 'lib', 'batch-flooder.js');
 
-/** Floods until `stop()`: join over wamp.2.json.batched, send the frame, wait for the answer (ABORT or all results), again. */
+/** Starts the flood in a process of its own; `stop()` ends it and resolves with the frames it sent. */
 function startFlood(url: string): { stop(): Promise<number> } {
-  let isStopped = false;
-  let frames = 0;
-  const loop = (async () => {
-    while (!isStopped) {
-      await new Promise<void>((resolve) => {
-        const ws = new WebSocket(url, 'wamp.2.json.batched', { perMessageDeflate: false });
-        let results = 0;
-        const finish = () => {
-          ws.terminate();
-          resolve();
-        };
-        ws.on('error', finish);
-        ws.on('close', finish);
-        ws.on('open', () => ws.send('[1,"test_realm",{"roles":{"caller":{}}}]\u001e'));
-        ws.on('message', (data: Buffer) => {
-          const text = data.toString('utf8');
-          if (text.startsWith('[2,')) {
-            frames++;
-            ws.send(frame);
-            return;
-          }
-          results += text.split('\u001e').filter((t) => t.startsWith('[50,')).length;
-          if (results >= BATCH) finish();
-        });
-      });
-    }
-  })();
+  const child = spawn(process.execPath, [FLOODER, url, String(BATCH)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
     stop: async () => {
-      isStopped = true;
-      await loop;
-      return frames;
+      child.kill('SIGTERM');
+      await exited;
+      return Number(out.trim()) || 0;
     },
   };
 }
