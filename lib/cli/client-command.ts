@@ -22,6 +22,10 @@ subcommands:
   call <instance-id> <op> <start|stop|abort|wait|status> [key=value ...] [--timeout S]
                                                            run an action, print the reply
   status <instance-id> [op]                                status of one op, or of every op
+  publish <topic> [value ...] [--kwargs JSON] [--http[=URL]]
+                                                           publish one event (acknowledged) over WAMP, or with
+                                                           --http through the router's HTTP publisher (default
+                                                           URL: the site's wamp_http with /publish for /call)
 
 options: --json (one JSON document per line, for scripts)
 site options: --site-file FILE | --site NAME, --site-hub URL, --site-http URL, --site-realm REALM, --address-root ROOT
@@ -49,6 +53,8 @@ export async function runClientCommand(argv: string[], _ctx: CliContext): Promis
         return await call(config);
       case 'status':
         return await status(config);
+      case 'publish':
+        return await publish(config);
       default:
         process.stderr.write(`ocs client: unknown subcommand '${sub}'\n${USAGE}\n`);
         return 2;
@@ -273,6 +279,58 @@ async function listen(config: ClientConfig): Promise<number> {
     );
     await untilStopped(conn, durationS);
   });
+  return 0;
+}
+
+/** A command-line value: JSON when it parses as JSON, else the string itself. */
+function parseValue(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/** The HTTP publisher next to the site's /call bridge. */
+function publisherUrl(config: ClientConfig): string {
+  const call = config.hub.wampHttp;
+  if (call === null) throw new UsageError('--http needs a URL: the site names no wamp_http to find /publish beside');
+  const url = new URL(call);
+  url.pathname = url.pathname.replace(/\/call\/?$/, '/publish');
+  return url.toString();
+}
+
+async function publish(config: ClientConfig): Promise<number> {
+  // `--http` alone: the site's publisher; `--http=URL`: that one (a bare value would be taken for the topic)
+  const argv = config.rest.map((t) => (t === '--http' ? '--http=' : t));
+  const { values, positionals } = parse(argv, { kwargs: { type: 'string' }, http: { type: 'string' } });
+  const [topic, ...valueTokens] = positionals;
+  if (!topic) throw new UsageError('publish needs a topic, e.g. observatory.script.feeds.notes');
+  const args = valueTokens.map(parseValue);
+  let kwargs: Record<string, unknown> = {};
+  if (values['kwargs'] !== undefined) {
+    const k = parseValue(String(values['kwargs']));
+    if (typeof k !== 'object' || k === null || Array.isArray(k)) throw new UsageError(`--kwargs needs a JSON object, got '${String(values['kwargs'])}'`);
+    kwargs = k as Record<string, unknown>;
+  }
+  const out = output(values['json'] === true);
+  let id: number;
+  if (values['http'] !== undefined) {
+    const url = values['http'] === '' ? publisherUrl(config) : String(values['http']);
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ topic, args, kwargs }) });
+    const body = (await res.json().catch(() => ({}))) as { id?: number; error?: string; args?: unknown[] };
+    if (res.status !== 200 || typeof body.id !== 'number') {
+      process.stderr.write(`ocs client publish: ${url} answered ${res.status}: ${body.error ?? 'no publication id'}${body.args?.length ? ` ${JSON.stringify(body.args)}` : ''}\n`);
+      return 1;
+    }
+    id = body.id;
+  } else {
+    id = await withSession(config, async (conn) => {
+      const pub = (await conn.session!.publish(topic, args, kwargs, { acknowledge: true })) as { id?: number } | undefined;
+      return pub?.id ?? 0;
+    });
+  }
+  out.print(`published on ${topic} (publication ${id})`, { topic, id });
   return 0;
 }
 

@@ -23,6 +23,7 @@ export const LIMIT_DEFAULTS = {
 export const MAX_MESSAGE_BYTES_DEFAULT = 16 * 1024 * 1024;
 export const HTTP_BRIDGE_AUTHID_DEFAULT = 'http-bridge';
 export const HTTP_BRIDGE_DEFAULTS = { enabled: true, authid: HTTP_BRIDGE_AUTHID_DEFAULT, allowed_origins: [], allowed_hosts: [] };
+export const HTTP_PUBLISHER_DEFAULTS = { enabled: true, authid: 'http-publisher', timestamp_delta_limit: 300 };
 
 /** The role every default realm has: anonymous may do everything (OCS's development setup). */
 export function allowAllRealm(name: string): RealmConfig {
@@ -64,6 +65,8 @@ export function isValidated(config: unknown): config is RouterConfig {
 export function defaultRouterConfig(realm = DEFAULT_REALM): RouterConfig {
   const config: RouterConfig = {
     http_bridge: { ...HTTP_BRIDGE_DEFAULTS, allowed_origins: [], allowed_hosts: [] },
+    http_publisher: { ...HTTP_PUBLISHER_DEFAULTS },
+    http_info: { enabled: true },
     max_message_bytes: MAX_MESSAGE_BYTES_DEFAULT,
     limits: { ...LIMIT_DEFAULTS },
     realms: [allowAllRealm(realm)],

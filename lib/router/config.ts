@@ -8,7 +8,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { deepFreeze } from '../site-config/deep-freeze.js';
-import { DEFAULT_REALM, HTTP_BRIDGE_AUTHID_DEFAULT, HTTP_BRIDGE_DEFAULTS, LIMIT_DEFAULTS, MAX_MESSAGE_BYTES_DEFAULT, allowAllRealm, defaultRouterConfigInput, markValidated } from './config-defaults.js';
+import { DEFAULT_REALM, HTTP_BRIDGE_AUTHID_DEFAULT, HTTP_BRIDGE_DEFAULTS, HTTP_PUBLISHER_DEFAULTS, LIMIT_DEFAULTS, MAX_MESSAGE_BYTES_DEFAULT, allowAllRealm, defaultRouterConfigInput, markValidated } from './config-defaults.js';
 
 const MatchSchema = z.enum(['exact', 'prefix', 'wildcard']);
 
@@ -114,6 +114,27 @@ export const HttpBridgeSchema = z
   })
   .strict();
 
+/** crossbar's HTTP publisher at /publish; the role rule, origins and body limit are /call's. */
+export const HttpPublisherSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** default: the first realm */
+    realm: z.string().optional(),
+    /** the role of requests without credentials; default as for http_bridge */
+    role: z.string().optional(),
+    authid: z.string().default('http-publisher'),
+    /** request signing as crossbar's: with `secret`, every request must be signed with `key` */
+    key: z.string().min(1).optional(),
+    secret: z.string().min(1).optional(),
+    /** seconds a signed request's timestamp may be off (crossbar's default 300) */
+    timestamp_delta_limit: z.number().int().positive().default(300),
+  })
+  .strict()
+  .refine((p) => (p.key === undefined) === (p.secret === undefined), { message: 'request signing needs both key and secret', path: ['secret'] });
+
+/** The node-info page at /info (what OCS's test tooling asks for before it starts). */
+export const HttpInfoSchema = z.object({ enabled: z.boolean().default(true) }).strict();
+
 export const LimitsSchema = z
   .object({
     /** a session whose outbound buffer passes this stops being read until it drains */
@@ -144,6 +165,10 @@ export const RouterConfigSchema = z
     auth: AuthSchema.optional(),
     /** the HTTP caller bridge at /call (crossbar's `caller` path) */
     http_bridge: HttpBridgeSchema.default(HTTP_BRIDGE_DEFAULTS),
+    /** the HTTP publisher at /publish (crossbar's `publisher` path) */
+    http_publisher: HttpPublisherSchema.default(HTTP_PUBLISHER_DEFAULTS),
+    /** the node-info page at /info (crossbar's `nodeinfo` path) */
+    http_info: HttpInfoSchema.default({ enabled: true }),
     /** a bigger WebSocket message closes that connection (1009) */
     max_message_bytes: z.number().int().positive().default(MAX_MESSAGE_BYTES_DEFAULT),
     limits: LimitsSchema.default(LIMIT_DEFAULTS),
@@ -189,9 +214,11 @@ function normalize(parsed: ParsedConfig, defaultRealm: string): { config: Router
       });
     }
   }
-  const bridge = config.http_bridge;
-  if (bridge.realm !== undefined && !realmNames.has(bridge.realm)) issues.push({ path: ['http_bridge', 'realm'], message: `no realm '${bridge.realm}'` });
-  else if (bridge.role !== undefined) checkRole(bridge.role, ['http_bridge', 'role'], bridge.realm ?? realms[0]!.name);
+  for (const key of ['http_bridge', 'http_publisher'] as const) {
+    const service = config[key];
+    if (service.realm !== undefined && !realmNames.has(service.realm)) issues.push({ path: [key, 'realm'], message: `no realm '${service.realm}'` });
+    else if (service.role !== undefined) checkRole(service.role, [key, 'role'], service.realm ?? realms[0]!.name);
+  }
   return { config, issues };
 }
 

@@ -2,14 +2,19 @@
  * The embedded WAMP v2 router: `startRouter(options) → { url, httpUrl, close() }`.
  *
  * One http.Server carries the WebSocket endpoint (`/ws`, subprotocols wamp.2.json,
- * wamp.2.msgpack and their batched variants) and the HTTP caller bridge (`/call`).
+ * wamp.2.msgpack and their batched variants), the HTTP caller bridge (`/call`), the HTTP
+ * publisher (`/publish`) and the node-info page (`/info`), all behind the Host and Origin rules
+ * of web-guard.ts.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { silentLogger, type Logger } from '../log.js';
 import type { RouterConfig, RouterConfigInput } from './config.js';
 import { DEFAULT_REALM, defaultRouterConfig, isValidated } from './config-defaults.js';
-import { HttpCallBridge, type BridgePrincipal } from './http-bridge.js';
+import { HttpCallBridge } from './http-bridge.js';
+import { refuse, type HttpEndpointOptions, type HttpPrincipal } from './http-endpoint.js';
+import { HttpInfo } from './http-info.js';
+import { HttpPublisher } from './http-publisher.js';
 import { Router } from './router.js';
 import { createWebSocketTransport, rejectUpgrade } from './transport.js';
 import { WebGuard } from './web-guard.js';
@@ -43,22 +48,32 @@ export interface RunningRouter {
 }
 
 /**
- * The /call bridge, with the role of requests without credentials: the one the config names,
- * else the anonymous role where anonymous access is configured, else none (403). Ticket
- * principals of the realm may call with HTTP Basic credentials under their own role.
+ * The options of an HTTP service (/call, /publish): its realm, and the role of requests without
+ * credentials: the one the config names, else the anonymous role where anonymous access is
+ * configured, else none (403). Ticket principals of the realm may send HTTP Basic credentials and
+ * run under their own role.
  */
-function createBridge(router: Router, config: RouterConfig, guard: WebGuard, logger: Logger): HttpCallBridge {
-  const realmName = config.http_bridge.realm ?? config.realms[0]!.name;
+function endpointOptions(config: RouterConfig, service: 'http_bridge' | 'http_publisher', guard: WebGuard, logger: Logger): HttpEndpointOptions {
+  const section = config[service];
+  const realmName = section.realm ?? config.realms[0]!.name;
   const realm = config.realms.find((r) => r.name === realmName)!;
   const anonymousRole = config.auth.anonymous?.role;
-  const role = config.http_bridge.role ?? (anonymousRole !== undefined && realm.roles.some((r) => r.name === anonymousRole) ? anonymousRole : undefined);
-  const principals = new Map<string, BridgePrincipal>();
+  const role = section.role ?? (anonymousRole !== undefined && realm.roles.some((r) => r.name === anonymousRole) ? anonymousRole : undefined);
+  const principals = new Map<string, HttpPrincipal>();
   for (const [authid, p] of Object.entries(config.auth.ticket?.principals ?? {})) {
     if ((p.realm === undefined || p.realm === realmName) && realm.roles.some((r) => r.name === p.role)) principals.set(authid, { ticket: p.ticket, role: p.role });
   }
-  if (role !== undefined) logger.info({ realm: realmName, role, principals: principals.size }, `http bridge: requests without credentials run as role '${role}'`);
-  else logger.info({ realm: realmName, principals: principals.size }, 'http bridge: requests need credentials (no http_bridge.role and no anonymous access)');
-  return new HttpCallBridge(router, { realm: realmName, role, authid: config.http_bridge.authid, principals, limits: config.limits, guard, logger });
+  const path = service === 'http_bridge' ? '/call' : '/publish';
+  const name = service === 'http_bridge' ? 'http bridge' : 'http publisher';
+  if (role !== undefined) logger.info({ realm: realmName, role, principals: principals.size, path }, `${name}: requests without credentials run as role '${role}'`);
+  else logger.info({ realm: realmName, principals: principals.size, path }, `${name}: requests need credentials (no ${service}.role and no anonymous access)`);
+  return { realm: realmName, role, authid: section.authid, roleSetting: `${service}.role`, principals, limits: config.limits, guard, logger };
+}
+
+function createPublisher(router: Router, config: RouterConfig, guard: WebGuard, logger: Logger): HttpPublisher {
+  const p = config.http_publisher;
+  const signing = p.key !== undefined && p.secret !== undefined ? { key: p.key, secret: p.secret, timestampDeltaLimitS: p.timestamp_delta_limit } : undefined;
+  return new HttpPublisher(router, endpointOptions(config, 'http_publisher', guard, logger), signing);
 }
 
 /** At most `max` HTTP connections at once that are not WebSocket sessions; the rest are closed at once. */
@@ -97,7 +112,9 @@ export async function startRouter(options: StartRouterOptions = {}): Promise<Run
   const router = new Router(config, logger);
 
   const guard = new WebGuard({ allowedOrigins: config.http_bridge.allowed_origins, allowedHosts: config.http_bridge.allowed_hosts, boundHost: host });
-  const bridge = config.http_bridge.enabled ? createBridge(router, config, guard, logger) : undefined;
+  const bridge = config.http_bridge.enabled ? new HttpCallBridge(router, endpointOptions(config, 'http_bridge', guard, logger)) : undefined;
+  const publisher = config.http_publisher.enabled ? createPublisher(router, config, guard, logger) : undefined;
+  const info = config.http_info.enabled ? new HttpInfo(router) : undefined;
 
   const server: Server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
     const url = req.url ?? '/';
@@ -106,16 +123,15 @@ export async function startRouter(options: StartRouterOptions = {}): Promise<Run
     const refusal = guard.check(req.headers.host, req.headers.origin);
     if (refusal !== undefined) {
       logger.warn({ path, origin: req.headers.origin, host: req.headers.host, peer: req.socket.remoteAddress }, `refused: ${refusal.reason}`);
-      res.writeHead(refusal.status, { 'content-type': 'application/json; charset=utf-8' });
-      res.end(JSON.stringify({ error: 'forbidden', message: refusal.reason }));
+      refuse(res, refusal.status, refusal.reason);
       return;
     }
-    if ((path === '/call' || path === '/call/') && bridge !== undefined) {
-      bridge.handle(req, res);
-      return;
-    }
+    const service = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+    if (service === '/call' && bridge !== undefined) return bridge.handle(req, res);
+    if (service === '/publish' && publisher !== undefined) return publisher.handle(req, res);
+    if (service === '/info' && info !== undefined) return info.handle(req, res);
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
-    res.end(`not found: ${path} (WAMP WebSocket at /ws, HTTP caller at /call)\n`);
+    res.end(`not found: ${path} (WAMP WebSocket at /ws, HTTP caller at /call, HTTP publisher at /publish, node info at /info)\n`);
   });
   server.keepAliveTimeout = 30_000;
   // headers and body must arrive within the limit (slow senders hold no socket for long);
@@ -157,6 +173,7 @@ export async function startRouter(options: StartRouterOptions = {}): Promise<Run
     closing ??= (async () => {
       logger.info({ url }, 'router shutting down');
       bridge?.close();
+      publisher?.close();
       await router.shutdown(options.shutdownGraceMs ?? 1000);
       transport.terminateAll();
       await transport.close();

@@ -40,7 +40,7 @@ describe('browser origin and host rules', () => {
     const res = await call({ origin: 'http://evil.example.com' });
     expect(res.status).toBe(403);
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
-    expect(res.json()['message']).toBe("origin 'http://evil.example.com' is not allowed (list it in http_bridge.allowed_origins)");
+    expect(res.json()['error']).toBe("origin 'http://evil.example.com' is not allowed (list it in http_bridge.allowed_origins)");
     expect(invoked).toBe(before);
     expect(lines.some((l) => l['origin'] === 'http://evil.example.com' && String(l['msg']).startsWith('refused: origin'))).toBe(true);
     const preflight = await rawHttp(router.httpUrl, { method: 'OPTIONS', headers: { origin: 'http://evil.example.com', 'access-control-request-method': 'POST' } });
@@ -53,7 +53,7 @@ describe('browser origin and host rules', () => {
     for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
       const res = await rawHttp(router.httpUrl, { headers: { 'content-type': type }, body: JSON.stringify({ procedure: 'observatory.hm.kill' }) });
       expect(res.status).toBe(415);
-      expect(res.json()['message']).toContain('application/json');
+      expect(res.json()['error']).toContain('application/json');
     }
     const none = await rawHttp(router.httpUrl, { body: JSON.stringify({ procedure: 'observatory.hm.kill' }) });
     expect(none.status).toBe(415);
@@ -94,7 +94,7 @@ describe('browser origin and host rules', () => {
     const before = invoked;
     const res = await call({ host: rebound, origin: `http://${rebound}` });
     expect(res.status).toBe(403);
-    expect(res.json()['message']).toBe("host 'rebind.attacker.example' is not a name this router serves (add it to http_bridge.allowed_hosts)");
+    expect(res.json()['error']).toBe("host 'rebind.attacker.example' is not a name this router serves (add it to http_bridge.allowed_hosts)");
     expect((await call({ host: rebound })).status).toBe(403);
     expect(invoked).toBe(before);
     expect(await upgradeStatus(router.url, { host: rebound, origin: `http://${rebound}` })).toBe(403);

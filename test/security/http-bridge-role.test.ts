@@ -58,8 +58,8 @@ describe('HTTP bridge role', () => {
 
     const attack = await rawHttp(callUrl, { headers: json, body: JSON.stringify({ procedure: 'observatory.hm.kill', args: ['registry'] }) });
     expect(attack.status).toBe(403);
-    expect(attack.json()).toMatchObject({ error: 'forbidden', message: expect.stringContaining('without credentials') });
-    expect(attack.json()['message']).toContain('http_bridge.role');
+    expect(attack.json()).toMatchObject({ error: expect.stringContaining('without credentials'), args: [], kwargs: {} });
+    expect(attack.json()['error']).toContain('http_bridge.role');
     expect(invoked).toBe(0);
     // the router said at start that the bridge needs credentials
     expect(lines.some((l) => String(l['msg']).startsWith('http bridge: requests need credentials'))).toBe(true);
@@ -81,7 +81,7 @@ describe('HTTP bridge role', () => {
 
     const wrong = await rawHttp(callUrl, { headers: { ...json, authorization: basicAuth('operator', 'guess') }, body: JSON.stringify({ procedure: 'admin.only' }) });
     expect(wrong.status).toBe(401);
-    expect(wrong.json()['message']).toBe("invalid credentials for 'operator'");
+    expect(wrong.json()['error']).toBe("invalid credentials for 'operator'");
     const malformed = await rawHttp(callUrl, { headers: { ...json, authorization: 'Bearer abc' }, body: JSON.stringify({ procedure: 'admin.only' }) });
     expect(malformed.status).toBe(401);
   });

@@ -45,10 +45,10 @@ describe.each(SERIALIZERS)('router HTTP /call bridge with an autobahn-js %s call
   it('answers 400 with a clear body for bad JSON and a missing procedure', async () => {
     const bad = await post(router.httpUrl, '{"procedure": ', true);
     expect(bad.status).toBe(400);
-    expect(bad.body).toMatchObject({ error: 'bad_request', message: expect.stringContaining('JSON') });
+    expect(bad.body).toEqual({ error: expect.stringContaining('JSON'), args: [], kwargs: {} });
     const missing = await post(router.httpUrl, { args: [] });
     expect(missing.status).toBe(400);
-    expect(missing.body).toMatchObject({ error: 'bad_request', message: expect.stringContaining('procedure') });
+    expect(missing.body).toEqual({ error: expect.stringContaining('procedure'), args: [], kwargs: {} });
     expect((await post(router.httpUrl, { procedure: 'bridge.add', args: 'no' })).status).toBe(400);
   });
 

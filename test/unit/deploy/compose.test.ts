@@ -220,7 +220,9 @@ describe('site-config/crossbar/config.json', () => {
     const transport = router.transports[0]!;
     expect(transport.type).toBe('web');
     expect(transport.endpoint).toEqual({ type: 'tcp', port: Number(new URL(site.hub.wamp_server).port) });
-    expect(Object.keys(transport.paths).sort()).toEqual(['call', 'ws']);
+    expect(Object.keys(transport.paths).sort()).toEqual(['call', 'info', 'publish', 'ws']);
+    expect(transport.paths['publish']).toMatchObject({ type: 'publisher', realm: site.hub.wamp_realm, role: 'iocs_controller' });
+    expect(transport.paths['info']).toEqual({ type: 'nodeinfo' });
     const roles = new Map(router.realms[0]!.roles.map((r) => [r.name, r]));
 
     const ws = transport.paths['ws']!;
