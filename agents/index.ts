@@ -2,6 +2,10 @@ import type { AgentClassTable } from '../lib/agent/agent-class.js';
 
 /** Every agent class `ocs agent` can run, by its OCS agent-class name. */
 export const AGENT_CLASSES: AgentClassTable = {
+  AccessDirector: {
+    summary: 'hands out access rules (controls feed, agent_poll) and exclusive grants (request_exclusive) from --config-file',
+    load: async () => (await import('./access-director/main.js')).main,
+  },
   FakeDataAgent: {
     summary: 'demo agent: fake temperatures (acq), a counter (count), set_heartbeat, delay_task',
     load: async () => (await import('./fake-data/main.js')).main,

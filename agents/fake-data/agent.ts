@@ -67,6 +67,8 @@ export class FakeDataAgent {
       aborter: (session) => this.abortDelayTask(session),
       params: DelayParamsSchema,
       blocking: false,
+      // as OCS's FakeDataAgent: level 2 under an access policy, so that access control can be tried on it
+      minPrivs: runtime.ops.access.policy === 'none' ? 1 : 2,
       docstring:
         'delay_task(delay=5, succeed=True)\n\n**Task** (abortable) - Sleep (delay) for the requested number of seconds.\n\nArgs:\n    delay (float, optional): Time to wait before returning, in seconds. Defaults to 5.\n    succeed (bool, optional): Whether to return success or not. Defaults to True.',
     });

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { z } from 'zod';
 import type { AgentRuntime } from '../../lib/agent/agent-runtime.js';
 import { systemClock, type Clock, type TimerHandle } from '../../lib/clock.js';
+import { ConfigError } from '../../lib/errors.js';
 import type { Feed } from '../../lib/feeds/feed.js';
 import type { OpResult } from '../../lib/ops/op-table.js';
 import type { OpSession } from '../../lib/ops/op-session.js';
@@ -235,6 +236,7 @@ export class HostManager {
         registryId: options.args.registry_id,
         stateFile: resolve(this.stateDir, `orchestrator-${String(options.args.instance_index).padStart(2, '0')}.json`),
         accessPolicy: options.accessPolicy,
+        opPrivs: options.args.op_privs,
         clock: this.clock,
         options: {
           ...(options.args.failover_grace !== undefined ? { failoverGraceMs: options.args.failover_grace * 1000 } : {}),
@@ -242,6 +244,9 @@ export class HostManager {
         },
       });
     }
+    const ops = Object.keys(runtime.ops.opCodes());
+    const unknown = Object.keys(options.args.op_privs).filter((op) => !ops.includes(op));
+    if (unknown.length > 0) throw new ConfigError(`HostManager: invalid arguments: --op-privs: no op ${unknown.map((u) => `'${u}'`).join(', ')}; ops: ${ops.join(', ')}`);
   }
 
   /** The running supervisor, or null (before `open`, after `manager` stopped). */
@@ -492,8 +497,9 @@ export class HostManager {
   // ---------------------------------------------------------------------------------------
   // operations
 
-  private privs(level: number): number {
-    return this.options.accessPolicy.policy === 'none' ? 1 : level;
+  /** An op's credential level: 1 under `none`, else its default, raised by `--op-privs`. */
+  private privs(level: number, op: string): number {
+    return this.options.accessPolicy.policy === 'none' ? 1 : Math.max(level, this.options.args.op_privs[op] ?? 0);
   }
 
   /** The running supervisor when `manager` runs, else the OCS refusal text. */
@@ -516,7 +522,7 @@ export class HostManager {
       params: ManagerParamsSchema,
       startup: { reload_config: false },
       blocking: false,
-      minPrivs: this.privs(OP_PRIVS.manager),
+      minPrivs: this.privs(OP_PRIVS.manager, 'manager'),
       docstring:
         'manager(requests=[], reload_config=True)\n\n**Process** - Supervise this host\'s agents: keep each child in its target state, publish child_states.\n\n' +
         "Parameters:\n    requests (list): (instance_id or 'all', 'up' or 'down') pairs, applied in order.\n    reload_config (bool): Re-read the site file first.\n\n" +
@@ -526,7 +532,7 @@ export class HostManager {
       fn: (session, params) => this.runUpdate(session, params),
       params: UpdateOpParamsSchema,
       blocking: false,
-      minPrivs: this.privs(OP_PRIVS.update),
+      minPrivs: this.privs(OP_PRIVS.update, 'update'),
       docstring:
         "update(requests=[], reload_config=False)\n\n**Task** - Set target states and/or reload the site file.\n\nParameters:\n    requests (list): (instance_id or 'all', 'up' or 'down') pairs, applied in order.\n    reload_config (bool): Re-read the site file first.",
     });
@@ -599,14 +605,14 @@ export class HostManager {
       },
       params: LogsOpParamsSchema,
       blocking: false,
-      minPrivs: this.privs(OP_PRIVS.logs),
+      minPrivs: this.privs(OP_PRIVS.logs, 'logs'),
       docstring: "logs(id, stream='both', lines=100)\n\n**Task** - The tail of a child's stdout/stderr files, in session.data.",
     });
     rt.registerTask('die', {
       fn: (session, params) => this.runDie(session, params),
       params: DieOpParamsSchema,
       blocking: false,
-      minPrivs: this.privs(OP_PRIVS.die),
+      minPrivs: this.privs(OP_PRIVS.die, 'die'),
       docstring: 'die(disown=False, timeout_s=30)\n\n**Task** - Stop the manager (children stopped, or left running with disown=True), then exit.',
     });
   }
@@ -624,7 +630,7 @@ export class HostManager {
       },
       params: schema,
       blocking: false,
-      minPrivs: this.privs(level),
+      minPrivs: this.privs(level, name),
       docstring,
     });
   }

@@ -41,6 +41,25 @@ export const HostManagerArgsSchema = z
     docker_service_prefix: z.string().optional(),
     docker_compose_bin: z.string().optional(),
     quiet: flagBoolean.optional(),
+    /**
+     * Raises the credential level of ops under an access policy: `kill=4,create=4` (levels 1–4;
+     * an op keeps its default when that is higher). Unknown op names are refused.
+     */
+    op_privs: z
+      .string()
+      .optional()
+      .transform((text, ctx): Readonly<Record<string, number>> => {
+        const out: Record<string, number> = {};
+        for (const item of (text ?? '').split(',').map((t) => t.trim()).filter((t) => t !== '')) {
+          const m = /^([A-Za-z_][\w-]*)=([1-4])$/.exec(item);
+          if (m === null) {
+            ctx.addIssue({ code: 'custom', message: `expected op=level pairs such as kill=4,create=4 (levels 1-4), got '${item}'` });
+            return z.NEVER;
+          }
+          out[m[1]!] = Number(m[2]);
+        }
+        return out;
+      }),
   })
   .strict();
 

@@ -55,6 +55,8 @@ export interface OrchestratorBindingOptions {
   /** Where the orchestrator's snapshot (epochs, claims, blocks, freezes, intents) is kept. */
   stateFile: string;
   accessPolicy?: AccessPolicy;
+  /** `--op-privs`: raised credential levels by op name. */
+  opPrivs?: Readonly<Record<string, number>>;
   clock?: Clock;
   logger?: Logger;
   /** Grace, ready period and the other timings (lib/orchestrator defaults otherwise). */
@@ -492,8 +494,9 @@ export class OrchestratorBinding {
   // ---------------------------------------------------------------------------------------
   // operations
 
-  private privs(): number {
-    return this.options.accessPolicy === undefined || this.options.accessPolicy.policy === 'none' ? 1 : ORCHESTRATOR_OP_PRIVS;
+  private privs(op: string): number {
+    if (this.options.accessPolicy === undefined || this.options.accessPolicy.policy === 'none') return 1;
+    return Math.max(ORCHESTRATOR_OP_PRIVS, this.options.opPrivs?.[op] ?? 0);
   }
 
   private registerOps(): void {
@@ -506,7 +509,7 @@ export class OrchestratorBinding {
       params: OrchestratorProcessParamsSchema,
       startup: true,
       blocking: false,
-      minPrivs: this.privs(),
+      minPrivs: this.privs('orchestrator'),
       docstring:
         "orchestrator()\n\n**Process** - Keep the site file's cluster services (services:) placed on their hosts: failover, freeze/thaw, relocate, global_expect.\n\n" +
         'Session data: the cluster view (registry, nodes, services, holders, last failover) and the actions taken here. Stopping it makes this host leave the cluster: its instances are stopped and peers take them over.',
@@ -536,7 +539,7 @@ export class OrchestratorBinding {
       },
       params: schema,
       blocking: false,
-      minPrivs: this.privs(),
+      minPrivs: this.privs(name),
       docstring,
     });
   }

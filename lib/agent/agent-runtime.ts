@@ -11,9 +11,10 @@ import type { TaskSpec, ProcessSpec } from '../ops/op-table.js';
 import { parseOpsCall, parseManagementCall } from '../ops/parse-ops-call.js';
 import { Feed } from '../feeds/feed.js';
 import type { AccessPolicy } from '../site-config/access-policy.js';
-import { wrapProcedure } from './callee.js';
+import { wrapProcedure, type Procedure } from './callee.js';
 import { floatManagementReply, floatOpsReply } from './wire-floats.js';
 import { Heartbeat, HEARTBEAT_INTERVAL_MS } from './heartbeat.js';
+import { DirectorLink } from './director-link.js';
 
 export interface AgentRuntimeOptions {
   agentClass: string;
@@ -70,6 +71,8 @@ export class AgentRuntime extends EventEmitter<AgentRuntimeEvents> {
   private readonly clock: Clock;
   private readonly feeds = new Map<string, Feed>();
   private readonly subscriptions = new Map<string, StandingSubscription>();
+  /** Procedures of the agent's own besides `.ops` and the management one, registered at every join. */
+  private readonly procedures = new Map<string, Procedure>();
   private readonly heartbeat: Heartbeat;
   private connection: WampConnection | undefined;
   private session: AutobahnSession | undefined;
@@ -89,6 +92,7 @@ export class AgentRuntime extends EventEmitter<AgentRuntimeEvents> {
       logger: this.logger,
       accessPolicy: options.accessPolicy ?? 'none',
       agentClass: options.agentClass,
+      instanceId: options.instanceId,
       describeAgent: () => ({
         agent_class: options.agentClass,
         instance_hostname: hostname(),
@@ -96,6 +100,9 @@ export class AgentRuntime extends EventEmitter<AgentRuntimeEvents> {
         feeds: [...this.feeds.values()].map((f) => [f.feedName, f.encoded()] as [string, Record<string, unknown>]),
       }),
     });
+    if (this.ops.access.directorId !== null) {
+      new DirectorLink({ host: this, access: this.ops.access, addressRoot: options.addressRoot, instanceId: options.instanceId, agentClass: options.agentClass, clock: this.clock, logger: this.logger });
+    }
     this.heartbeat = new Heartbeat({
       clock: this.clock,
       intervalMs: options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS,
@@ -160,6 +167,24 @@ export class AgentRuntime extends EventEmitter<AgentRuntimeEvents> {
     const sub: StandingSubscription = { topic, handler, options, current: undefined };
     this.subscriptions.set(key, sub);
     if (this.session) await this.subscribeOne(this.session, sub);
+  }
+
+  /**
+   * Registers `{address}.{name}` (e.g. the Access Director's `agent_poll`) now if joined, and
+   * again after every reconnect. The handler's value is the single result, as for `.ops`.
+   */
+  async registerProcedure(name: string, fn: Procedure): Promise<void> {
+    this.procedures.set(name, fn);
+    if (this.session) await this.registerOwn(this.session, name, fn);
+  }
+
+  private async registerOwn(session: AutobahnSession, name: string, fn: Procedure): Promise<void> {
+    const uri = `${this.address}.${name}`;
+    try {
+      await session.register(uri, wrapProcedure(uri, fn, this.logger));
+    } catch (err) {
+      this.logger.error({ procedure: uri, err }, 'registering a procedure failed');
+    }
   }
 
   /** Calls a procedure as this agent's session (e.g. another agent's `.ops`). */
@@ -259,6 +284,7 @@ export class AgentRuntime extends EventEmitter<AgentRuntimeEvents> {
     }
     if (isFirstJoin) this.registerFeed('heartbeat', { record: false });
     this.heartbeat.start();
+    for (const [name, fn] of this.procedures) await this.registerOwn(session, name, fn);
     for (const sub of this.subscriptions.values()) await this.subscribeOne(session, sub);
     this.logger.info({ session: session.id, isFirstJoin }, 'joined and registered');
     if (isFirstJoin) await this.ops.runStartupOps();

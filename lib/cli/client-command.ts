@@ -1,9 +1,13 @@
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
+import { isWampFloat } from '../wamp/float.js';
 import type { CliContext } from './main.js';
 import { ConfigError, EXIT_CONFIG, OcsError } from '../errors.js';
 import { readEnv } from '../site-config/env.js';
 import { resolveClientConfig, type ClientConfig } from '../site-config/resolve-client-config.js';
 import { OcsClient } from '../client/ocs-client.js';
+import { GRANT_DURATION_S } from '../client/exclusive-grant.js';
+import { DEFAULT_DIRECTOR_ID } from '../site-config/access-policy.js';
 import type { OpReply } from '../client/op-reply.js';
 import { WampConnection } from '../wamp/connection.js';
 import { formatReply, formatScan, type ScanEntry } from './client-format.js';
@@ -19,8 +23,13 @@ subcommands:
                                                            --use-registry the registry's table (default ID
                                                            registry), --watch then prints each change
   listen <topic-or-pattern> [--duration S]                 print events (wildcard match: observatory..feeds.heartbeat)
-  call <instance-id> <op> <start|stop|abort|wait|status> [key=value ...] [--timeout S]
-                                                           run an action, print the reply
+  call <instance-id> <op> <start|stop|abort|wait|status> [key=value ...] [--timeout S] [--password PW | --privs 2|3]
+                                                           run an action, print the reply; agents with access
+                                                           control get --password, else one from the password
+                                                           file ($OCS_PASSWORDS_FILE or ~/.ocs-passwords.yaml)
+  grant <acquire|renew|release> <grant-name> [--director ID] [--password PW] [--grantee NAME] [--duration S]
+                                                           an exclusive grant from the Access Director (default
+                                                           ID access-director); acquire prints its password
   status <instance-id> [op]                                status of one op, or of every op
   publish <topic> [value ...] [--kwargs JSON] [--http[=URL]]
                                                            publish one event (acknowledged) over WAMP, or with
@@ -55,6 +64,8 @@ export async function runClientCommand(argv: string[], _ctx: CliContext): Promis
         return await status(config);
       case 'publish':
         return await publish(config);
+      case 'grant':
+        return await grant(config);
       default:
         process.stderr.write(`ocs client: unknown subcommand '${sub}'\n${USAGE}\n`);
         return 2;
@@ -126,12 +137,27 @@ function instanceIdOf(address: string, root: string): string {
   return address.startsWith(`${root}.`) ? address.slice(root.length + 1) : address;
 }
 
-function connectClient(config: ClientConfig, instanceId: string): Promise<OcsClient> {
+/** `--password PW` or `--privs 1|2|3` as OcsClient takes them (the password file otherwise). */
+function credentialOptions(values: Record<string, string | boolean | undefined>): { password?: string; privs?: 1 | 2 | 3 } {
+  const out: { password?: string; privs?: 1 | 2 | 3 } = {};
+  if (typeof values['password'] === 'string') out.password = values['password'];
+  if (values['privs'] !== undefined) {
+    const privs = Number(values['privs']);
+    if (privs !== 1 && privs !== 2 && privs !== 3) throw new UsageError(`--privs needs 1, 2 or 3, got '${String(values['privs'])}'`);
+    out.privs = privs;
+  }
+  return out;
+}
+
+const CREDENTIAL_FLAGS = { password: { type: 'string' }, privs: { type: 'string' } } as const;
+
+function connectClient(config: ClientConfig, instanceId: string, credentials: { password?: string; privs?: 1 | 2 | 3 } = {}): Promise<OcsClient> {
   return OcsClient.connect(instanceId, {
     url: config.hub.wampServer,
     ...(config.hub.wampHttp ? { httpUrl: config.hub.wampHttp } : {}),
     realm: config.hub.wampRealm,
     addressRoot: config.hub.addressRoot,
+    ...credentials,
   });
 }
 
@@ -282,6 +308,32 @@ async function listen(config: ClientConfig): Promise<number> {
   return 0;
 }
 
+async function grant(config: ClientConfig): Promise<number> {
+  const { values, positionals } = parse(config.rest, { director: { type: 'string' }, password: { type: 'string' }, grantee: { type: 'string' }, duration: { type: 'string' } });
+  const [action, grantName] = positionals;
+  if (action !== 'acquire' && action !== 'renew' && action !== 'release') throw new UsageError('grant needs acquire, renew or release, then the grant name');
+  if (!grantName) throw new UsageError(`grant ${action} needs the grant name`);
+  const out = output(values['json'] === true);
+  const durationS = numberOption(values['duration'], 'duration', GRANT_DURATION_S);
+  const director = await connectClient(config, typeof values['director'] === 'string' ? values['director'] : DEFAULT_DIRECTOR_ID, { privs: 1 });
+  try {
+    const kwargs: Record<string, unknown> = { grant_name: grantName, action, password: values['password'] ?? null, grantee: values['grantee'] ?? `ocs client (${userInfo().username})` };
+    if (action !== 'release') kwargs['expire_at'] = Date.now() / 1000 + durationS;
+    const reply = (await director.callSpecial('request_exclusive', kwargs)) as Record<string, unknown>;
+    if (typeof reply?.['error'] === 'string') {
+      process.stderr.write(`ocs client grant: ${reply['error']}\n`);
+      return 1;
+    }
+    const at = reply['expire_at'];
+    const expire = at === undefined ? '' : ` until ${new Date((isWampFloat(at) ? at.value : Number(at)) * 1000).toISOString()}`;
+    const pw = typeof reply['password'] === 'string' ? `; password ${reply['password']}` : '';
+    out.print(`${String(reply['message'])}: ${grantName}${expire}${pw}`, reply);
+    return 0;
+  } finally {
+    await director.close();
+  }
+}
+
 /** A command-line value: JSON when it parses as JSON, else the string itself. */
 function parseValue(raw: string): unknown {
   try {
@@ -353,13 +405,13 @@ function parseParams(tokens: readonly string[]): Record<string, unknown> {
 }
 
 async function call(config: ClientConfig): Promise<number> {
-  const { values, positionals } = parse(config.rest, { timeout: { type: 'string' } });
+  const { values, positionals } = parse(config.rest, { timeout: { type: 'string' }, ...CREDENTIAL_FLAGS });
   const [instanceId, opName, action, ...paramTokens] = positionals;
   if (!instanceId || !opName || !action) throw new UsageError('call needs <instance-id> <op> <start|stop|abort|wait|status>');
   const out = output(values['json'] === true);
   const params = parseParams(paramTokens);
   const timeoutS = values['timeout'] === undefined ? null : numberOption(values['timeout'], 'timeout', 0);
-  const client = await connectClient(config, instanceId);
+  const client = await connectClient(config, instanceId, credentialOptions(values));
   try {
     const handle = client.op(opName);
     let reply: OpReply;

@@ -37,10 +37,21 @@ import { HttpTransport } from './http-transport.js';
 import { createOpHandle, type CallOptions, type OpAction, type OpHandle, type OpParams, type ProcessHandle, type TaskHandle } from './op-handle.js';
 import { OpReplySchema, type OpReply } from './op-reply.js';
 import { WampTransport } from './wamp-transport.js';
+import { ExclusiveGrant, type ExclusiveGrantOptions } from './exclusive-grant.js';
+import { choosePassword, loadPasswordFile, passwordFilePath } from './passwords.js';
+import { readEnv } from '../site-config/env.js';
 
 export interface OcsClientOptions extends ClientTargetOptions {
-  /** Sent as the `password` kwarg when non-empty and the agent has access control. */
+  /**
+   * Sent as the `password` kwarg when non-empty and the agent's `get_api` carries
+   * `access_control`. Without it: `privs` (OCS's argument: a password, or the level 2 or 3 to
+   * find one for in the password file), else the password file's highest password for this
+   * agent, if the file exists (passwords.ts).
+   */
   password?: string;
+  privs?: 1 | 2 | 3 | string;
+  /** Default `$OCS_PASSWORDS_FILE`, else `~/.ocs-passwords.yaml`. */
+  passwordFile?: string;
   /** Client-side deadline for every call; a `wait` with `timeoutS` gets that much longer. */
   callTimeoutMs?: number;
   logger?: Logger;
@@ -56,7 +67,8 @@ export class OcsClient<K extends OpKinds = OpKinds> {
   readonly agentClass: string | null;
 
   private readonly handles: ReadonlyMap<string, OpHandle>;
-  private readonly shouldSendPassword: boolean;
+  private readonly password: string;
+  private readonly grants = new Set<ExclusiveGrant>();
 
   private constructor(
     readonly instanceId: string,
@@ -69,7 +81,7 @@ export class OcsClient<K extends OpKinds = OpKinds> {
     private readonly logger: Logger,
   ) {
     this.agentClass = api.agent_class;
-    this.shouldSendPassword = api.access_control != null && (options.password ?? '') !== '';
+    this.password = api.access_control != null ? passwordFor(options, api.agent_class ?? '', instanceId) : '';
     const handles = new Map<string, OpHandle>();
     const request = this.request.bind(this);
     for (const [opType, entries] of [
@@ -137,8 +149,35 @@ export class OcsClient<K extends OpKinds = OpKinds> {
     return fetchApi(this.transport, this.address, this.options.callTimeoutMs);
   }
 
-  /** Closes the transport this client opened (a shared `via` transport stays open). */
+  /** Calls one of the agent's special procedures (`{address}.{name}`, e.g. the Access Director's `request_exclusive`). */
+  async callSpecial(name: string, kwargs: Record<string, unknown>): Promise<unknown> {
+    try {
+      return await this.transport.call(`${this.address}.${name}`, [], kwargs, this.options.callTimeoutMs === undefined ? {} : { timeoutMs: this.options.callTimeoutMs });
+    } catch (e) {
+      throw explainError(e, this.address);
+    }
+  }
+
+  /**
+   * Acquires the exclusive grant `grantName` from this agent, an Access Director, and keeps it
+   * renewed until `release()` or this client's `close()` (exclusive-grant.ts).
+   */
+  async exclusive(grantName: string, options: ExclusiveGrantOptions = {}): Promise<ExclusiveGrant> {
+    const grant = new ExclusiveGrant(
+      grantName,
+      (kwargs) => this.callSpecial('request_exclusive', kwargs),
+      options,
+      this.logger,
+      (g) => this.grants.delete(g),
+    );
+    await grant.acquire();
+    this.grants.add(grant);
+    return grant;
+  }
+
+  /** Releases the grants it holds, then closes the transport it opened (a shared `via` transport stays open). */
   async close(): Promise<void> {
+    for (const grant of [...this.grants]) await grant.release().catch((err: unknown) => this.logger.warn({ grant: grant.grantName, err: (err as Error).message }, 'releasing a grant failed'));
     if (this.ownsTransport) await this.transport.close();
   }
 
@@ -159,7 +198,7 @@ export class OcsClient<K extends OpKinds = OpKinds> {
     kwargs: Record<string, unknown>,
     options: CallOptions & { waitS?: number | null },
   ): Promise<OpReply> {
-    const kw = this.shouldSendPassword ? { ...kwargs, password: this.options.password } : kwargs;
+    const kw = this.password !== '' ? { ...kwargs, password: this.password } : kwargs;
     const timeoutMs = callDeadlineMs(options, this.options.callTimeoutMs);
     const procedure = `${this.address}.ops`;
     this.logger.debug({ action, op: opName }, 'op request');
@@ -177,6 +216,18 @@ export class OcsClient<K extends OpKinds = OpKinds> {
     }
     return reply.data;
   }
+}
+
+/** The password to send an agent with access control (OcsClientOptions.password). */
+function passwordFor(options: OcsClientOptions, agentClass: string, instanceId: string): string {
+  if (options.password !== undefined) return options.password;
+  if (typeof options.privs === 'string') return options.privs;
+  if (options.privs === 1) return '';
+  const file = options.passwordFile ?? passwordFilePath(readEnv());
+  const rules = loadPasswordFile(file, options.privs !== undefined);
+  if (rules === null) return '';
+  if (options.privs !== undefined) return choosePassword(rules, options.privs, agentClass, instanceId);
+  return choosePassword(rules, 3, agentClass, instanceId) || choosePassword(rules, 2, agentClass, instanceId);
 }
 
 /** OCS's `_opname_to_attr`: `-` and spaces become `_`. */

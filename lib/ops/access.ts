@@ -70,6 +70,13 @@ const HASHES: Record<string, (clear: string) => string> = {
   md5: (clear) => createHash('md5').update(clear, 'utf8').digest('hex').slice(0, 16),
 };
 
+/** A password as an agent compares it: `none` is clear text, `md5` the first 16 hex digits of MD5 (OCS `HASHFUNCS`). */
+export function hashPassword(hash: 'none' | 'md5', clear: string): string {
+  return HASHES[hash]!(clear);
+}
+
+export type HashedPass = AccessRule['hashed_pass'];
+
 function toPolicy(policy: AccessPolicy | string | null | undefined): AccessPolicy {
   if (policy !== null && typeof policy === 'object') return policy;
   const parsed = parseAccessPolicy(policy);
@@ -177,16 +184,21 @@ export class AccessControl {
   }
 
   private inScope(scope: AccessRule['scope_spec']): boolean {
-    if (scope.default) return true;
-    if (scope.agent_class == null && scope.instance_id == null) return false;
-    if (scope.agent_class != null && !patternMatch(this.agentClass, scope.agent_class)) return false;
-    if (scope.instance_id != null && !patternMatch(this.instanceId, scope.instance_id)) return false;
-    return true;
+    return scopeMatches(scope, this.agentClass, this.instanceId);
   }
 
   private nowS(): number {
     return this.clock.nowMs() / 1000;
   }
+}
+
+/** OCS `ScopeSpec.check`: `default` matches all; neither selector matches nothing; else every given selector must match. */
+export function scopeMatches(scope: AccessRule['scope_spec'], agentClass: string, instanceId: string): boolean {
+  if (scope.default) return true;
+  if (scope.agent_class == null && scope.instance_id == null) return false;
+  if (scope.agent_class != null && !patternMatch(agentClass, scope.agent_class)) return false;
+  if (scope.instance_id != null && !patternMatch(instanceId, scope.instance_id)) return false;
+  return true;
 }
 
 /** OCS's rejection text: `The action requires credential level 2-ADVANCED but the client has only level 1-BASIC`. */

@@ -48,7 +48,10 @@ describe('HostManager op parameters', () => {
       poll_interval: 1,
       feed_interval: 5,
       agent_timeout: 5,
+      op_privs: {},
     });
+    expect(HostManagerArgsSchema.parse({ op_privs: 'kill=4, create=4' }).op_privs).toEqual({ kill: 4, create: 4 });
+    expect(HostManagerArgsSchema.safeParse({ op_privs: 'kill=9' }).success).toBe(false);
     expect(HostManagerArgsSchema.parse({ allow_exec: true, instance_index: '7', initial_state: 'up' })).toMatchObject({ allow_exec: true, instance_index: 7, initial_state: 'up' });
     expect(HostManagerArgsSchema.safeParse({ instance_index: '100' }).success).toBe(false);
   });
