@@ -38,15 +38,15 @@ import { createOpHandle, type CallOptions, type OpAction, type OpHandle, type Op
 import { OpReplySchema, type OpReply } from './op-reply.js';
 import { WampTransport } from './wamp-transport.js';
 import { ExclusiveGrant, type ExclusiveGrantOptions } from './exclusive-grant.js';
-import { choosePassword, loadPasswordFile, passwordFilePath } from './passwords.js';
+import { choosePassword, loadPasswordFile, passwordFilePath, type PasswordRule } from './passwords.js';
 import { readEnv } from '../site-config/env.js';
 
 export interface OcsClientOptions extends ClientTargetOptions {
   /**
    * Sent as the `password` kwarg when non-empty and the agent's `get_api` carries
    * `access_control`. Without it: `privs` (OCS's argument: a password, or the level 2 or 3 to
-   * find one for in the password file), else the password file's highest password for this
-   * agent, if the file exists (passwords.ts).
+   * find one for in the password file), else, if the password file exists, the password it has
+   * for this agent at each op's own `min_privs` (passwords.ts).
    */
   password?: string;
   privs?: 1 | 2 | 3 | string;
@@ -67,7 +67,9 @@ export class OcsClient<K extends OpKinds = OpKinds> {
   readonly agentClass: string | null;
 
   private readonly handles: ReadonlyMap<string, OpHandle>;
-  private readonly password: string;
+  /** a fixed password (explicit, or `privs`), or the password file's rules to pick from per op level */
+  private readonly credentials: { password: string } | { rules: readonly PasswordRule[]; privs?: 2 | 3 };
+  private readonly minPrivs = new Map<string, number>();
   private readonly grants = new Set<ExclusiveGrant>();
 
   private constructor(
@@ -81,14 +83,17 @@ export class OcsClient<K extends OpKinds = OpKinds> {
     private readonly logger: Logger,
   ) {
     this.agentClass = api.agent_class;
-    this.password = api.access_control != null ? passwordFor(options, api.agent_class ?? '', instanceId) : '';
+    this.credentials = api.access_control != null ? credentialsFor(options) : { password: '' };
     const handles = new Map<string, OpHandle>();
     const request = this.request.bind(this);
     for (const [opType, entries] of [
       ['task', api.tasks],
       ['process', api.processes],
     ] as const) {
-      for (const [name, , info] of entries) handles.set(attributeName(name), createOpHandle(opType, name, info, request));
+      for (const [name, , info] of entries) {
+        handles.set(attributeName(name), createOpHandle(opType, name, info, request));
+        this.minPrivs.set(name, info.min_privs ?? 1);
+      }
     }
     this.handles = handles;
     this.ops = Object.freeze(Object.fromEntries(handles)) as OpHandles<K>;
@@ -191,6 +196,15 @@ export class OcsClient<K extends OpKinds = OpKinds> {
     return handle;
   }
 
+  /** The password sent with an op's actions: the fixed one, else the file's for the op's level (2 or 3). */
+  private passwordFor(opName: string): string {
+    if ('password' in this.credentials) return this.credentials.password;
+    if (this.credentials.privs !== undefined) return choosePassword(this.credentials.rules, this.credentials.privs, this.agentClass ?? '', this.instanceId);
+    const level = this.minPrivs.get(opName) ?? 1;
+    if (level <= 1) return '';
+    return choosePassword(this.credentials.rules, level >= 3 ? 3 : 2, this.agentClass ?? '', this.instanceId);
+  }
+
   private async request(
     action: OpAction,
     opName: string,
@@ -198,7 +212,8 @@ export class OcsClient<K extends OpKinds = OpKinds> {
     kwargs: Record<string, unknown>,
     options: CallOptions & { waitS?: number | null },
   ): Promise<OpReply> {
-    const kw = this.password !== '' ? { ...kwargs, password: this.password } : kwargs;
+    const password = this.passwordFor(opName);
+    const kw = password !== '' ? { ...kwargs, password } : kwargs;
     const timeoutMs = callDeadlineMs(options, this.options.callTimeoutMs);
     const procedure = `${this.address}.ops`;
     this.logger.debug({ action, op: opName }, 'op request');
@@ -218,16 +233,17 @@ export class OcsClient<K extends OpKinds = OpKinds> {
   }
 }
 
-/** The password to send an agent with access control (OcsClientOptions.password). */
-function passwordFor(options: OcsClientOptions, agentClass: string, instanceId: string): string {
-  if (options.password !== undefined) return options.password;
-  if (typeof options.privs === 'string') return options.privs;
-  if (options.privs === 1) return '';
-  const file = options.passwordFile ?? passwordFilePath(readEnv());
-  const rules = loadPasswordFile(file, options.privs !== undefined);
-  if (rules === null) return '';
-  if (options.privs !== undefined) return choosePassword(rules, options.privs, agentClass, instanceId);
-  return choosePassword(rules, 3, agentClass, instanceId) || choosePassword(rules, 2, agentClass, instanceId);
+/**
+ * What to send an agent with access control (OcsClientOptions.password): a fixed password, or
+ * the password file's rules, from which each op gets the password of its own level.
+ */
+function credentialsFor(options: OcsClientOptions): { password: string } | { rules: readonly PasswordRule[]; privs?: 2 | 3 } {
+  if (options.password !== undefined) return { password: options.password };
+  if (typeof options.privs === 'string') return { password: options.privs };
+  if (options.privs === 1) return { password: '' };
+  const rules = loadPasswordFile(options.passwordFile ?? passwordFilePath(readEnv()), options.privs !== undefined);
+  if (rules === null) return { password: '' };
+  return options.privs !== undefined ? { rules, privs: options.privs } : { rules };
 }
 
 /** OCS's `_opname_to_attr`: `-` and spaces become `_`. */

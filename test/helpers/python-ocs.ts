@@ -15,10 +15,10 @@ export interface OcsFlowRun {
  * Runs one scenario of test/python/ocs_agent_flow.py (OCS's client behaviour, with Debian's
  * python3-autobahn) against an agent and collects its JSON lines.
  */
-export async function runOcsFlow(scenario: string, target: { url: string; httpUrl: string; address: string; realm?: string; feed?: string }, timeoutMs = 30_000): Promise<OcsFlowRun> {
+export async function runOcsFlow(scenario: string, target: { url: string; httpUrl: string; address: string; realm?: string; feed?: string; password?: string }, timeoutMs = 30_000): Promise<OcsFlowRun> {
   assertPythonAutobahn();
   const script = join(projectRoot(), 'test', 'python', 'ocs_agent_flow.py');
-  const child = spawn(SYSTEM_PYTHON, [script, scenario, target.url, target.httpUrl, target.address, '--realm', target.realm ?? 'test_realm', '--feed', target.feed ?? 'false_temperatures'], {
+  const child = spawn(SYSTEM_PYTHON, [script, scenario, target.url, target.httpUrl, target.address, '--realm', target.realm ?? 'test_realm', '--feed', target.feed ?? 'false_temperatures', '--password', target.password ?? ''], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

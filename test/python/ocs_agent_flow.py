@@ -12,6 +12,8 @@ Scenarios:
   heartbeat     wildcard subscription to {root}..feeds.heartbeat, unpacked as the registry does
   feed-floats   a recorded feed (--feed, default false_temperatures): the Python type of every
                 value and timestamp
+  password      access control: get_api's access_control, then start delay_task without a
+                password and with --password in the `password` kwarg, as OCSClient sends it
 
 Prints one JSON object per line (observations) and {"done": true}; on failure {"fail": reason}
 and exit 1.
@@ -213,7 +215,21 @@ async def scenario_feed_floats(s):
          timestamp_types=sorted({type(t).__name__ for b in message.values() for t in b['timestamps']}))
 
 
+async def scenario_password(s):
+    api = await s.call(ADDRESS, 'get_api')
+    check('access_control' in api and api['access_control']['version'] == 1, 'access_control %r' % api.get('access_control'))
+    emit(step='access_control', policy=api['access_control']['policy'],
+         min_privs=[t[2]['min_privs'] for t in api['tasks'] if t[0] == 'delay_task'][0])
+    r = OCSReply(*await s.call(ADDRESS + '.ops', 'start', 'delay_task', {'delay': 0.1}))
+    emit(step='no-password', status=r.status, message=r.msg)
+    r = OCSReply(*await s.call(ADDRESS + '.ops', 'start', 'delay_task', {'delay': 0.1}, password=PASSWORD))
+    emit(step='password', status=r.status, message=r.msg, cred_level=r.session.get('cred_level') if r.session else None)
+    r = OCSReply(*await s.call(ADDRESS + '.ops', 'wait', 'delay_task', {}, timeout=10))
+    emit(step='password-wait', status=r.status, success=r.session['success'])
+
+
 SCENARIOS = {
+    'password': scenario_password,
     'ops-flow': scenario_ops_flow,
     'param-error': scenario_param_error,
     'old-queries': scenario_old_queries,
@@ -229,8 +245,9 @@ if __name__ == '__main__':
     p.add_argument('address')
     p.add_argument('--realm', default='test_realm')
     p.add_argument('--feed', default='false_temperatures')
+    p.add_argument('--password', default='')
     a = p.parse_args()
-    SCENARIO, HTTP_URL, ADDRESS, FEED = a.scenario, a.http_url, a.address, a.feed
+    SCENARIO, HTTP_URL, ADDRESS, FEED, PASSWORD = a.scenario, a.http_url, a.address, a.feed, a.password
     if SCENARIO == 'http-flow':
         try:
             asyncio.get_event_loop().run_until_complete(run_http_flow())
