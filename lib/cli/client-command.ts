@@ -1,13 +1,9 @@
-import { userInfo } from 'node:os';
-import { parseArgs } from 'node:util';
-import { isWampFloat } from '../wamp/float.js';
 import type { CliContext } from './main.js';
+import { CREDENTIAL_FLAGS, UsageError, connectClient, credentialOptions, numberOption, output, parse, withSession, type Output } from './client-common.js';
+import { grant, parseValue, publish } from './client-messaging.js';
 import { ConfigError, EXIT_CONFIG, OcsError } from '../errors.js';
 import { readEnv } from '../site-config/env.js';
 import { resolveClientConfig, type ClientConfig } from '../site-config/resolve-client-config.js';
-import { OcsClient } from '../client/ocs-client.js';
-import { GRANT_DURATION_S } from '../client/exclusive-grant.js';
-import { DEFAULT_DIRECTOR_ID } from '../site-config/access-policy.js';
 import type { OpReply } from '../client/op-reply.js';
 import { WampConnection } from '../wamp/connection.js';
 import { formatReply, formatScan, type ScanEntry } from './client-format.js';
@@ -39,11 +35,6 @@ subcommands:
 options: --json (one JSON document per line, for scripts)
 site options: --site-file FILE | --site NAME, --site-hub URL, --site-http URL, --site-realm REALM, --address-root ROOT
 values in key=value are JSON when they parse as JSON (delay=1.5, succeed=false, names='["a"]'), else strings`;
-
-interface Output {
-  isJson: boolean;
-  print(text: string, json: unknown): void;
-}
 
 export async function runClientCommand(argv: string[], _ctx: CliContext): Promise<number> {
   const [sub, ...rest] = argv;
@@ -87,41 +78,6 @@ export async function runClientCommand(argv: string[], _ctx: CliContext): Promis
   }
 }
 
-class UsageError extends Error {}
-
-function parse(rest: readonly string[], options: Record<string, { type: 'string' | 'boolean' }>): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
-  try {
-    const r = parseArgs({ args: [...rest], options: { json: { type: 'boolean' }, ...options }, allowPositionals: true, strict: true });
-    return { values: r.values as Record<string, string | boolean | undefined>, positionals: r.positionals };
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-}
-
-function output(isJson: boolean): Output {
-  return {
-    isJson,
-    print: (text, json) => process.stdout.write(isJson ? `${JSON.stringify(json)}\n` : `${text}\n`),
-  };
-}
-
-function numberOption(value: string | boolean | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (typeof value !== 'string' || !Number.isFinite(n)) throw new UsageError(`--${name} needs a number, got '${String(value)}'`);
-  return n;
-}
-
-async function withSession<T>(config: ClientConfig, fn: (conn: WampConnection) => Promise<T>): Promise<T> {
-  const conn = new WampConnection({ url: config.hub.wampServer, realm: config.hub.wampRealm });
-  await conn.open();
-  try {
-    return await fn(conn);
-  } finally {
-    await conn.close();
-  }
-}
-
 /** Resolves after `durationS` (0: never), on SIGINT/SIGTERM, or when the router session ends. */
 function untilStopped(conn: WampConnection, durationS: number): Promise<void> {
   return new Promise<void>((resolve) => {
@@ -135,30 +91,6 @@ function untilStopped(conn: WampConnection, durationS: number): Promise<void> {
 
 function instanceIdOf(address: string, root: string): string {
   return address.startsWith(`${root}.`) ? address.slice(root.length + 1) : address;
-}
-
-/** `--password PW` or `--privs 1|2|3` as OcsClient takes them (the password file otherwise). */
-function credentialOptions(values: Record<string, string | boolean | undefined>): { password?: string; privs?: 1 | 2 | 3 } {
-  const out: { password?: string; privs?: 1 | 2 | 3 } = {};
-  if (typeof values['password'] === 'string') out.password = values['password'];
-  if (values['privs'] !== undefined) {
-    const privs = Number(values['privs']);
-    if (privs !== 1 && privs !== 2 && privs !== 3) throw new UsageError(`--privs needs 1, 2 or 3, got '${String(values['privs'])}'`);
-    out.privs = privs;
-  }
-  return out;
-}
-
-const CREDENTIAL_FLAGS = { password: { type: 'string' }, privs: { type: 'string' } } as const;
-
-function connectClient(config: ClientConfig, instanceId: string, credentials: { password?: string; privs?: 1 | 2 | 3 } = {}): Promise<OcsClient> {
-  return OcsClient.connect(instanceId, {
-    url: config.hub.wampServer,
-    ...(config.hub.wampHttp ? { httpUrl: config.hub.wampHttp } : {}),
-    realm: config.hub.wampRealm,
-    addressRoot: config.hub.addressRoot,
-    ...credentials,
-  });
 }
 
 /** `--use-registry` may stand alone (OCS: default id `registry`): give it an empty value then. */
@@ -308,98 +240,13 @@ async function listen(config: ClientConfig): Promise<number> {
   return 0;
 }
 
-async function grant(config: ClientConfig): Promise<number> {
-  const { values, positionals } = parse(config.rest, { director: { type: 'string' }, password: { type: 'string' }, grantee: { type: 'string' }, duration: { type: 'string' } });
-  const [action, grantName] = positionals;
-  if (action !== 'acquire' && action !== 'renew' && action !== 'release') throw new UsageError('grant needs acquire, renew or release, then the grant name');
-  if (!grantName) throw new UsageError(`grant ${action} needs the grant name`);
-  const out = output(values['json'] === true);
-  const durationS = numberOption(values['duration'], 'duration', GRANT_DURATION_S);
-  const director = await connectClient(config, typeof values['director'] === 'string' ? values['director'] : DEFAULT_DIRECTOR_ID, { privs: 1 });
-  try {
-    const kwargs: Record<string, unknown> = { grant_name: grantName, action, password: values['password'] ?? null, grantee: values['grantee'] ?? `ocs client (${userInfo().username})` };
-    if (action !== 'release') kwargs['expire_at'] = Date.now() / 1000 + durationS;
-    const reply = (await director.callSpecial('request_exclusive', kwargs)) as Record<string, unknown>;
-    if (typeof reply?.['error'] === 'string') {
-      process.stderr.write(`ocs client grant: ${reply['error']}\n`);
-      return 1;
-    }
-    const at = reply['expire_at'];
-    const expire = at === undefined ? '' : ` until ${new Date((isWampFloat(at) ? at.value : Number(at)) * 1000).toISOString()}`;
-    const pw = typeof reply['password'] === 'string' ? `; password ${reply['password']}` : '';
-    out.print(`${String(reply['message'])}: ${grantName}${expire}${pw}`, reply);
-    return 0;
-  } finally {
-    await director.close();
-  }
-}
-
-/** A command-line value: JSON when it parses as JSON, else the string itself. */
-function parseValue(raw: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return raw;
-  }
-}
-
-/** The HTTP publisher next to the site's /call bridge. */
-function publisherUrl(config: ClientConfig): string {
-  const call = config.hub.wampHttp;
-  if (call === null) throw new UsageError('--http needs a URL: the site names no wamp_http to find /publish beside');
-  const url = new URL(call);
-  url.pathname = url.pathname.replace(/\/call\/?$/, '/publish');
-  return url.toString();
-}
-
-async function publish(config: ClientConfig): Promise<number> {
-  // `--http` alone: the site's publisher; `--http=URL`: that one (a bare value would be taken for the topic)
-  const argv = config.rest.map((t) => (t === '--http' ? '--http=' : t));
-  const { values, positionals } = parse(argv, { kwargs: { type: 'string' }, http: { type: 'string' } });
-  const [topic, ...valueTokens] = positionals;
-  if (!topic) throw new UsageError('publish needs a topic, e.g. observatory.script.feeds.notes');
-  const args = valueTokens.map(parseValue);
-  let kwargs: Record<string, unknown> = {};
-  if (values['kwargs'] !== undefined) {
-    const k = parseValue(String(values['kwargs']));
-    if (typeof k !== 'object' || k === null || Array.isArray(k)) throw new UsageError(`--kwargs needs a JSON object, got '${String(values['kwargs'])}'`);
-    kwargs = k as Record<string, unknown>;
-  }
-  const out = output(values['json'] === true);
-  let id: number;
-  if (values['http'] !== undefined) {
-    const url = values['http'] === '' ? publisherUrl(config) : String(values['http']);
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ topic, args, kwargs }) });
-    const body = (await res.json().catch(() => ({}))) as { id?: number; error?: string; args?: unknown[] };
-    if (res.status !== 200 || typeof body.id !== 'number') {
-      process.stderr.write(`ocs client publish: ${url} answered ${res.status}: ${body.error ?? 'no publication id'}${body.args?.length ? ` ${JSON.stringify(body.args)}` : ''}\n`);
-      return 1;
-    }
-    id = body.id;
-  } else {
-    id = await withSession(config, async (conn) => {
-      const pub = (await conn.session!.publish(topic, args, kwargs, { acknowledge: true })) as { id?: number } | undefined;
-      return pub?.id ?? 0;
-    });
-  }
-  out.print(`published on ${topic} (publication ${id})`, { topic, id });
-  return 0;
-}
-
 function parseParams(tokens: readonly string[]): Record<string, unknown> {
   const params: Record<string, unknown> = {};
   for (const token of tokens) {
     const eq = token.indexOf('=');
     if (eq <= 0) throw new UsageError(`parameter '${token}' is not key=value`);
     const key = token.slice(0, eq);
-    const raw = token.slice(eq + 1);
-    let value: unknown = raw;
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      value = raw;
-    }
-    params[key] = value;
+    params[key] = parseValue(token.slice(eq + 1));
   }
   return params;
 }
