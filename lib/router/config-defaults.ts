@@ -16,7 +16,7 @@ export const LIMIT_DEFAULTS = {
   handshake_timeout_ms: 10_000,
   auto_ping_interval_ms: 30_000,
   http_request_timeout_ms: 10_000,
-  http_max_connections: 1024,
+  http_max_connections: 4096,
   max_messages_per_frame: 1000,
 };
 

@@ -149,7 +149,11 @@ export const LimitsSchema = z
     auto_ping_interval_ms: z.number().int().nonnegative().default(30_000),
     /** time an HTTP request (or WebSocket upgrade) gets to send its headers and body */
     http_request_timeout_ms: z.number().int().positive().default(LIMIT_DEFAULTS.http_request_timeout_ms),
-    /** HTTP connections at once that are not (yet) WebSocket sessions; more are refused */
+    /**
+     * HTTP connections at once that are not (yet) WebSocket sessions; more are refused. Room for
+     * thousands of agents reconnecting at once after a router restart (each is an HTTP connection
+     * until its upgrade).
+     */
     http_max_connections: z.number().int().positive().default(LIMIT_DEFAULTS.http_max_connections),
     /** messages one batched WebSocket frame may carry; more is a protocol violation */
     max_messages_per_frame: z.number().int().positive().default(LIMIT_DEFAULTS.max_messages_per_frame),
