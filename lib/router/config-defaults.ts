@@ -67,6 +67,7 @@ export function defaultRouterConfig(realm = DEFAULT_REALM): RouterConfig {
     http_bridge: { ...HTTP_BRIDGE_DEFAULTS, allowed_origins: [], allowed_hosts: [] },
     http_publisher: { ...HTTP_PUBLISHER_DEFAULTS },
     http_info: { enabled: true },
+    metrics: { enabled: true, remote: false },
     max_message_bytes: MAX_MESSAGE_BYTES_DEFAULT,
     limits: { ...LIMIT_DEFAULTS },
     realms: [allowAllRealm(realm)],

@@ -132,6 +132,15 @@ export const HttpPublisherSchema = z
   .strict()
   .refine((p) => (p.key === undefined) === (p.secret === undefined), { message: 'request signing needs both key and secret', path: ['secret'] });
 
+/** Prometheus metrics at /metrics on the router's port (router-metrics.ts). */
+export const MetricsSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** answer scrapes from other machines too (default: loopback clients only) */
+    remote: z.boolean().default(false),
+  })
+  .strict();
+
 /** The node-info page at /info (what OCS's test tooling asks for before it starts). */
 export const HttpInfoSchema = z.object({ enabled: z.boolean().default(true) }).strict();
 
@@ -173,6 +182,8 @@ export const RouterConfigSchema = z
     http_publisher: HttpPublisherSchema.default(HTTP_PUBLISHER_DEFAULTS),
     /** the node-info page at /info (crossbar's `nodeinfo` path) */
     http_info: HttpInfoSchema.default({ enabled: true }),
+    /** Prometheus metrics at /metrics */
+    metrics: MetricsSchema.default({ enabled: true, remote: false }),
     /** a bigger WebSocket message closes that connection (1009) */
     max_message_bytes: z.number().int().positive().default(MAX_MESSAGE_BYTES_DEFAULT),
     limits: LimitsSchema.default(LIMIT_DEFAULTS),

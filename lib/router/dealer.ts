@@ -49,6 +49,8 @@ export class Invocation {
   timer: ReturnType<typeof setTimeout> | undefined;
   /** INTERRUPT already sent for a `kill` cancel: the callee's answer is still relayed */
   isKilled = false;
+  /** performance.now() at the CALL */
+  readonly startedAtMs = performance.now();
   constructor(
     readonly id: number,
     readonly caller: Session,
@@ -61,6 +63,8 @@ export class Invocation {
 
 /** Hooks the realm gives the dealer: meta procedures and meta events. */
 export interface DealerHooks {
+  /** A callee answered a call (final YIELD or ERROR) `seconds` after the CALL (metrics). */
+  callAnswered(seconds: number): void;
   /** Runs a `wamp.*` procedure; returns undefined when there is no such meta procedure. */
   callMeta(session: Session, procedure: string, args: unknown[], kwargs: Dict): { args?: unknown[]; kwargs?: Dict; error?: string } | undefined;
   registrationCreated(session: Session, reg: Registration): void;
@@ -242,6 +246,12 @@ export class Dealer {
     }
   }
 
+  /** The callee's final answer: the call's latency is recorded, then it is finished. */
+  private answered(inv: Invocation): void {
+    this.hooks.callAnswered((performance.now() - inv.startedAtMs) / 1000);
+    this.finish(inv);
+  }
+
   /** Removes an invocation from both sides' tables. */
   private finish(inv: Invocation): void {
     inv.caller.callsAsCaller.delete(inv.callerRequest);
@@ -275,7 +285,7 @@ export class Dealer {
     const isProgress = options['progress'] === true;
     if (isProgress) {
       if (!inv.shouldReceiveProgress) return;
-    } else this.finish(inv);
+    } else this.answered(inv);
     if (!caller.isOpen) return;
     const tail = caller.peer.codec?.isJson === true ? relayTail(relay, rawText, args, kwargs, 2) : undefined;
     if (tail !== undefined) {
@@ -290,7 +300,7 @@ export class Dealer {
   calleeError(callee: Session, invocationId: number, error: string, args: unknown[] | undefined, kwargs: Dict | undefined, special: boolean, rawText?: string, relay?: RelayPayload): void {
     const inv = callee.invocations.get(invocationId);
     if (inv === undefined) return;
-    this.finish(inv);
+    this.answered(inv);
     const caller = inv.caller;
     if (!caller.isOpen) return;
     const tail = caller.peer.codec?.isJson === true ? relayTail(relay, rawText, args, kwargs, 4) : undefined;

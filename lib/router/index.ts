@@ -6,7 +6,10 @@
  * publisher (`/publish`) and the node-info page (`/info`), all behind the Host and Origin rules
  * of web-guard.ts.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
+import { createMetricsRegistry, metricsResponse } from '../metrics/metrics-server.js';
+import { registerRouterMetrics } from './router-metrics.js';
 import type { AddressInfo, Socket } from 'node:net';
 import { silentLogger, type Logger } from '../log.js';
 import type { RouterConfig, RouterConfigInput } from './config.js';
@@ -77,11 +80,12 @@ function createPublisher(router: Router, config: RouterConfig, guard: WebGuard, 
 }
 
 /** At most `max` HTTP connections at once that are not WebSocket sessions; the rest are closed at once. */
-function limitHttpConnections(server: Server, max: number, logger: Logger): void {
+function limitHttpConnections(server: Server, max: number, logger: Logger, onRefused: () => void): void {
   const open = new Set<Socket>();
   let lastWarnMs = 0;
   server.on('connection', (socket: Socket) => {
     if (open.size >= max) {
+      onRefused();
       const now = Date.now();
       if (now - lastWarnMs > 10_000) {
         lastWarnMs = now;
@@ -95,6 +99,39 @@ function limitHttpConnections(server: Server, max: number, logger: Logger): void
   });
   // a WebSocket session no longer counts as an HTTP connection
   server.on('upgrade', (req: IncomingMessage) => open.delete(req.socket));
+}
+
+function routerMetricsRegistry(router: Router): Registry {
+  const registry = createMetricsRegistry('ocs_router_');
+  registerRouterMetrics(registry, router, router.counters);
+  return registry;
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return address !== undefined && (address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.'));
+}
+
+/** GET /metrics in the Prometheus text format, to loopback clients unless `remote`. */
+function serveMetrics(registry: Registry, remote: boolean, req: IncomingMessage, res: ServerResponse, logger: Logger): void {
+  if (req.method !== 'GET') {
+    res.writeHead(405, { allow: 'GET', 'content-type': 'text/plain; charset=utf-8' });
+    res.end('GET /metrics\n');
+    return;
+  }
+  if (!remote && !isLoopback(req.socket.remoteAddress)) {
+    refuse(res, 403, 'metrics are served to this machine only (metrics.remote: true in the router config serves them to others)');
+    return;
+  }
+  metricsResponse(registry).then(
+    ({ contentType, body }) => {
+      res.writeHead(200, { 'content-type': contentType });
+      res.end(body);
+    },
+    (err: unknown) => {
+      logger.error({ err }, 'collecting metrics failed');
+      refuse(res, 500, 'metrics collection failed');
+    },
+  );
 }
 
 function urlHost(host: string): string {
@@ -115,6 +152,7 @@ export async function startRouter(options: StartRouterOptions = {}): Promise<Run
   const bridge = config.http_bridge.enabled ? new HttpCallBridge(router, endpointOptions(config, 'http_bridge', guard, logger)) : undefined;
   const publisher = config.http_publisher.enabled ? createPublisher(router, config, guard, logger) : undefined;
   const info = config.http_info.enabled ? new HttpInfo(router) : undefined;
+  const metrics = config.metrics.enabled ? routerMetricsRegistry(router) : undefined;
 
   const server: Server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
     const url = req.url ?? '/';
@@ -122,6 +160,7 @@ export async function startRouter(options: StartRouterOptions = {}): Promise<Run
     const path = q >= 0 ? url.slice(0, q) : url;
     const refusal = guard.check(req.headers.host, req.headers.origin);
     if (refusal !== undefined) {
+      router.counters.httpRefused++;
       logger.warn({ path, origin: req.headers.origin, host: req.headers.host, peer: req.socket.remoteAddress }, `refused: ${refusal.reason}`);
       refuse(res, refusal.status, refusal.reason);
       return;
@@ -130,19 +169,21 @@ export async function startRouter(options: StartRouterOptions = {}): Promise<Run
     if (service === '/call' && bridge !== undefined) return bridge.handle(req, res);
     if (service === '/publish' && publisher !== undefined) return publisher.handle(req, res);
     if (service === '/info' && info !== undefined) return info.handle(req, res);
+    if (service === '/metrics' && metrics !== undefined) return serveMetrics(metrics, config.metrics.remote, req, res, logger);
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
-    res.end(`not found: ${path} (WAMP WebSocket at /ws, HTTP caller at /call, HTTP publisher at /publish, node info at /info)\n`);
+    res.end(`not found: ${path} (WAMP WebSocket at /ws, HTTP caller at /call, HTTP publisher at /publish, node info at /info, metrics at /metrics)\n`);
   });
   server.keepAliveTimeout = 30_000;
   // headers and body must arrive within the limit (slow senders hold no socket for long);
   // the time a /call waits for its answer is not counted
   server.headersTimeout = config.limits.http_request_timeout_ms;
   server.requestTimeout = config.limits.http_request_timeout_ms;
-  limitHttpConnections(server, config.limits.http_max_connections, logger);
+  limitHttpConnections(server, config.limits.http_max_connections, logger, () => router.counters.httpRefused++);
   const transport = createWebSocketTransport(router, config, logger);
   server.on('upgrade', (req, socket, head) => {
     const refusal = guard.check(req.headers.host, req.headers.origin);
     if (refusal !== undefined) {
+      router.counters.httpRefused++;
       logger.warn({ path: req.url, origin: req.headers.origin, host: req.headers.host, peer: req.socket.remoteAddress }, `refused: ${refusal.reason}`);
       rejectUpgrade(socket, 403, 'Forbidden', `${refusal.reason}\n`);
       return;

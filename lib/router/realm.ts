@@ -6,6 +6,7 @@ import { Dealer, type Registration } from './dealer.js';
 import type { Dict } from './messages.js';
 import { callMetaProcedure } from './meta.js';
 import type { Session } from './session.js';
+import type { RouterCounters } from './router-metrics.js';
 
 /** Authorizers kept per authid of a templated role (each session of one authid shares one). */
 const TEMPLATED_CACHE_LIMIT = 10_000;
@@ -25,6 +26,7 @@ export class Realm {
     private readonly logger: Logger,
     /** closes a session from the router side (wamp.session.kill) */
     readonly kill: (session: Session, reason: string, message: string | undefined) => void,
+    counters: RouterCounters,
   ) {
     this.name = config.name;
     for (const role of config.roles) {
@@ -38,6 +40,7 @@ export class Realm {
       subscriptionDeleted: (s, sub) => this.metaEvent('wamp.subscription.on_delete', sub.uri, () => [s.id, sub.id]),
     });
     this.dealer = new Dealer({
+      callAnswered: (seconds) => counters.callLatency?.observe(seconds),
       callMeta: (s, procedure, args, kwargs) => callMetaProcedure(this, s, procedure, args, kwargs),
       registrationCreated: (s, reg) => this.metaEvent('wamp.registration.on_create', reg.uri, () => [s.id, reg.info()]),
       registered: (s, reg) => this.metaEvent('wamp.registration.on_register', reg.uri, () => [s.id, reg.id]),

@@ -4,6 +4,7 @@
  * and dealer. Transport-agnostic: a transport opens sessions with a Peer and feeds decoded
  * messages in.
  */
+import { RouterCounters } from './router-metrics.js';
 import type { Logger } from '../log.js';
 import { beginAuthentication, type AuthIdentity, type AuthOutcome } from './auth.js';
 import { TRUSTED_AUTHORIZER, type Authorizer } from './authorizer.js';
@@ -45,6 +46,8 @@ const CLOSE_PROTOCOL_ERROR = 1002;
 
 export class Router {
   readonly realms = new Map<string, Realm>();
+  /** the figures the metrics read (router-metrics.ts) */
+  readonly counters = new RouterCounters();
   /** every session with a transport, joined or not */
   private readonly sessions = new Map<number, Session>();
   private isShuttingDown = false;
@@ -54,7 +57,7 @@ export class Router {
     private readonly logger: Logger,
   ) {
     for (const r of config.realms) {
-      this.realms.set(r.name, new Realm(r, logger, (s, reason, message) => this.closeSession(s, reason, message)));
+      this.realms.set(r.name, new Realm(r, logger, (s, reason, message) => this.closeSession(s, reason, message), this.counters));
     }
   }
 
@@ -64,7 +67,7 @@ export class Router {
 
   /** A transport connected: a session in state `new`, waiting for HELLO. */
   openSession(peer: Peer): Session {
-    const session = new Session(uniqueRandomId(this.sessions), peer);
+    const session = new Session(uniqueRandomId(this.sessions), peer, this.counters);
     this.sessions.set(session.id, session);
     if (this.isShuttingDown) {
       peer.close(CLOSE_NORMAL, 'router shutting down');
@@ -84,7 +87,7 @@ export class Router {
   openInternalSession(realmName: string, identity: AuthIdentity, peer: Peer, isTrusted = false): Session {
     const realm = this.realms.get(realmName);
     if (realm === undefined) throw new Error(`no realm '${realmName}'`);
-    const session = new Session(uniqueRandomId(this.sessions), peer, true);
+    const session = new Session(uniqueRandomId(this.sessions), peer, this.counters, true);
     this.sessions.set(session.id, session);
     session.identity = identity;
     session.realm = realm;
@@ -101,6 +104,7 @@ export class Router {
     if (session.state === 'closed') return;
     try {
       const type = validateMessage(msg);
+      this.counters.countIn(type);
       const m = msg as unknown[];
       if (session.state === 'established') this.handleEstablished(session, type, m, special, rawText);
       else this.handleHandshake(session, type, m);
@@ -127,6 +131,7 @@ export class Router {
    */
   handleRelay(session: Session, head: RelayHead): void {
     const m = head.m;
+    this.counters.countIn(m[0] as number);
     const payload = head.payload;
     const realm = session.realm!;
     try {
@@ -223,6 +228,7 @@ export class Router {
       const r = verify(m[1] as string) as AuthIdentity | { kind: 'refuse'; reason: string; message: string };
       if ('kind' in r) {
         this.logger.debug({ session: session.id, reason: r.reason }, 'authentication refused');
+        this.counters.authFailures++;
         this.abort(session, r.reason, r.message);
       } else this.welcome(session, r);
       return;
@@ -252,6 +258,7 @@ export class Router {
       session.send([MSG.CHALLENGE, outcome.method, outcome.extra]);
     } else {
       this.logger.debug({ session: session.id, reason: outcome.reason }, 'authentication refused');
+      this.counters.authFailures++;
       this.abort(session, outcome.reason, outcome.message);
     }
   }

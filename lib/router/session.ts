@@ -6,6 +6,7 @@ import type { Dict } from './messages.js';
 import type { Realm } from './realm.js';
 import type { Invocation, Registration } from './dealer.js';
 import type { Subscription } from './broker.js';
+import { typeOfText, type RouterCounters } from './router-metrics.js';
 
 /** The transport end of a session: a WebSocket, or an in-process peer (the HTTP bridge). */
 export interface Peer {
@@ -51,6 +52,7 @@ export class Session {
   constructor(
     readonly id: number,
     readonly peer: Peer,
+    private readonly counters: RouterCounters,
     isInternal = false,
   ) {
     this.isInternal = isInternal;
@@ -62,6 +64,7 @@ export class Session {
 
   /** Encodes and sends one message. `special` is the codec hint (payload holds WampFloat/bytes). */
   send(msg: unknown[], special = false): void {
+    this.counters.countOut(msg[0] as number);
     const peer = this.peer;
     const codec = peer.codec;
     if (codec === undefined) peer.deliver(msg);
@@ -75,6 +78,7 @@ export class Session {
    * may then be undefined (the caller only passes text to a JSON receiver).
    */
   sendRelay(msg: unknown[] | undefined, special: boolean, jsonText: string | undefined): void {
+    this.counters.countOut(msg !== undefined ? (msg[0] as number) : typeOfText(jsonText!));
     const peer = this.peer;
     const codec = peer.codec;
     if (codec === undefined) peer.deliver(msg!);
@@ -92,6 +96,7 @@ export class Session {
    * `jsonText`.
    */
   sendShared(msg: unknown[] | undefined, special: boolean, frames: (Buffer | string | undefined)[], jsonText?: string): void {
+    this.counters.countOut(msg !== undefined ? (msg[0] as number) : typeOfText(jsonText!));
     const peer = this.peer;
     const codec = peer.codec;
     if (codec === undefined) {

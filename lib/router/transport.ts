@@ -14,6 +14,7 @@ import type { Dict } from './messages.js';
 import { decodeRelayHead } from './relay-head.js';
 import type { Router } from './router.js';
 import type { Peer } from './session.js';
+import type { RouterCounters } from './router-metrics.js';
 
 // ws is CommonJS: loaded with require, not through the ESM translator, it costs the router
 // process about 5 MB less resident memory.
@@ -88,6 +89,7 @@ class WebSocketPeer implements Peer {
     readonly transportDetails: Dict,
     private readonly limits: RouterConfig['limits'],
     private readonly logger: Logger,
+    private readonly counters: RouterCounters,
   ) {
     // ws keeps its socket in `_socket` and writes its own frames (pong, close) through
     // `_sender.sendFrame`: pending frames go out first, so the order on the wire is the order
@@ -144,6 +146,7 @@ class WebSocketPeer implements Peer {
     const lengths = this.pendingLengths;
     const total = this.pendingBytes;
     this.pendingBytes = 0;
+    this.counters.bytesOut += total;
     const socket = this.socket;
     if (socket === undefined || socket.destroyed) {
       frames.length = 0;
@@ -206,6 +209,7 @@ class WebSocketPeer implements Peer {
     const buffered = ws.bufferedAmount;
     if (buffered > this.limits.outbound_max_bytes) {
       this.logger.warn({ peer: this.transportDetails['peer'], buffered }, 'dropping a client that does not read its messages');
+      this.counters.slowConsumersDropped++;
       this.stopPressureTimer();
       ws.terminate();
       return;
@@ -389,7 +393,8 @@ export function createWebSocketTransport(router: Router, config: RouterConfig, l
       serializer: codec.subprotocol.split('.')[2],
       peer: `${family}:${address.replace(/^::ffff:/, '')}:${req.socket.remotePort ?? 0}`,
     };
-    const peer = new WebSocketPeer(ws, codec, details, config.limits, logger);
+    const counters = router.counters;
+    const peer = new WebSocketPeer(ws, codec, details, config.limits, logger, counters);
     const session = router.openSession(peer);
     const flags: DecodeFlags = { special: false };
     peers.add(peer);
@@ -402,6 +407,7 @@ export function createWebSocketTransport(router: Router, config: RouterConfig, l
     const maxMessages = config.limits.max_messages_per_frame;
     const onMessage = (frame: Buffer): void => {
       peer.hasActivity = true;
+      counters.bytesIn += frame.length;
       if (isPlainJson && session.state === 'established') {
         const head = decodeRelayHead(frame.toString('utf8'));
         if (head !== undefined) {
