@@ -20,6 +20,7 @@ import { Supervisor, type ChildResult, type InitReport, type SupervisorOptions, 
 import type { Ids } from '../../lib/supervisor/verb-params.js';
 import type { HostManagerArgs } from './config.js';
 import { buildEntries, type EntryContext, type SkippedEntry } from './entries.js';
+import type { HostManagerMetrics } from './hm-metrics.js';
 import { ChildLiveness } from './liveness.js';
 import { OrchestratorBinding } from './orchestrator-binding.js';
 import { clusterEntries } from './orchestrator-entries.js';
@@ -68,6 +69,8 @@ export interface HostManagerOptions {
   baseEnv: Readonly<Record<string, string>>;
   /** The site's identity key (agent identities): each child is given its own ticket, never the key. */
   identityKey?: string;
+  /** Prometheus figures, fed by every supervisor this HostManager opens (hm-metrics.ts). */
+  metrics?: HostManagerMetrics;
   /** Agent classes `ocs agent` can run; null: no check. */
   knownClasses: ReadonlySet<string> | null;
   loadSite?: (path: string) => SiteConfig;
@@ -419,6 +422,7 @@ export class HostManager {
   // wiring
 
   private wire(sup: Supervisor): void {
+    this.options.metrics?.attach(sup);
     sup.on('history.appended', (rec) => this.post(formatHistory(rec)));
     sup.on('child.transitioned', () => this.markChanged());
     sup.on('child.removed', () => this.markChanged());

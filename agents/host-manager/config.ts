@@ -41,6 +41,10 @@ export const HostManagerArgsSchema = z
     docker_service_prefix: z.string().optional(),
     docker_compose_bin: z.string().optional(),
     quiet: flagBoolean.optional(),
+    /** Serves Prometheus metrics at http://HOST:PORT/metrics (off when absent; 0 picks a port). */
+    metrics_port: z.coerce.number().int().min(0).max(65535).optional(),
+    /** Address the metrics endpoint binds to (default 127.0.0.1). */
+    metrics_host: z.string().min(1).optional(),
     /**
      * Raises the credential level of ops under an access policy: `kill=4,create=4` (levels 1–4;
      * an op keeps its default when that is higher). Unknown op names are refused.

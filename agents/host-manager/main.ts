@@ -8,6 +8,8 @@ import { AGENT_TICKET_VAR, IDENTITY_KEY_FILE_VAR, readIdentityKey } from '../../
 import { AGENT_CLASSES } from '../index.js';
 import { HostManager } from './agent.js';
 import { HostManagerArgsSchema } from './config.js';
+import { HostManagerMetrics } from './hm-metrics.js';
+import { serveAgentMetrics } from '../../lib/metrics/agent-metrics.js';
 
 const AGENT_CLASS = 'HostManager';
 /** A signal sent to the process group and forwarded by a parent arrives twice: one shutdown. */
@@ -32,6 +34,17 @@ export async function main(launch: AgentLaunch): Promise<number> {
     throw new ConfigError('HostManager needs a site file (--site-file or --site): its children are the site file entries of its host');
   }
   const runtime = createRuntime(launch, AGENT_CLASS);
+  let hmRef: HostManager | undefined;
+  let metrics: HostManagerMetrics | undefined;
+  const metricsServer = await serveAgentMetrics({
+    prefix: 'ocs_hostmanager_',
+    port: args.metrics_port,
+    host: args.metrics_host ?? '127.0.0.1',
+    logger: runtime.logger,
+    register: (r) => {
+      metrics = new HostManagerMetrics(r, () => hmRef?.supervisor?.summaries() ?? []);
+    },
+  });
   if (args.docker_compose !== undefined) runtime.logger.warn({ docker_compose: args.docker_compose }, 'docker compose files are not managed by this HostManager; ignored');
   const hm = new HostManager(runtime, {
     args,
@@ -49,7 +62,9 @@ export async function main(launch: AgentLaunch): Promise<number> {
     baseEnv: childEnv({ INSTANCE_ID: undefined, [IDENTITY_KEY_FILE_VAR]: undefined, [AGENT_TICKET_VAR]: undefined }),
     ...(launch.env.identityKeyFile !== undefined ? { identityKey: readIdentityKey(launch.env.identityKeyFile) } : {}),
     knownClasses: new Set(Object.keys(AGENT_CLASSES)),
+    ...(metrics !== undefined ? { metrics } : {}),
   });
+  hmRef = hm;
   await hm.open();
 
   let isForced = false;
@@ -86,5 +101,6 @@ export async function main(launch: AgentLaunch): Promise<number> {
     return isForced ? 1 : code;
   } finally {
     for (const [signal, handler] of handlers) process.off(signal, handler);
+    await metricsServer?.close();
   }
 }

@@ -9,6 +9,7 @@ import type { OpSession } from '../../lib/ops/op-session.js';
 import type { WireAgentRecord } from '../../lib/registry/agent-record.js';
 import { encodeAgentStatusEvent, type AgentStatusEvent } from '../../lib/registry/agent-status-event.js';
 import { afterCheckPhase, type AfterPendingInput } from '../../lib/registry/after-pending-input.js';
+import type { RegistryFigures } from '../../lib/registry/registry-metrics.js';
 import { LivenessTracker } from '../../lib/registry/liveness-tracker.js';
 import { RouterBarrier } from '../../lib/registry/router-barrier.js';
 import { WampFloat } from '../../lib/wamp/float.js';
@@ -102,6 +103,8 @@ export class RegistryAgent {
   private readonly clock: Clock;
   private readonly args: RegistryArgs;
   private readonly heartbeatTopic: string;
+  private heartbeatsAccepted = 0;
+  private readonly eventCounts: Record<string, number> = {};
   private readonly statusFeed: Feed;
   private readonly operationsFeed: Feed;
   private readonly operationsFeedEncoded: Record<string, unknown>;
@@ -180,7 +183,13 @@ export class RegistryAgent {
       this.stateTimer = this.clock.setInterval(() => this.checkState(), STATE_CHECK_INTERVAL_MS);
       this.stateTimer.unref?.();
     }
-    await this.host.subscribe(this.heartbeatTopic, (args, _kwargs, details) => this.tracker.onHeartbeat(args, details), { match: 'wildcard' });
+    await this.host.subscribe(
+      this.heartbeatTopic,
+      (args, _kwargs, details) => {
+        if (this.tracker.onHeartbeat(args, details)) this.heartbeatsAccepted++;
+      },
+      { match: 'wildcard' },
+    );
     this.host.logger.info(
       {
         heartbeat_topic: this.heartbeatTopic,
@@ -242,7 +251,21 @@ export class RegistryAgent {
 
   // Publications --------------------------------------------------------------------------------
 
+  /** What the metrics read (registry-metrics.ts). */
+  figures(): RegistryFigures {
+    const tracker = this.tracker;
+    const accepted = (): number => this.heartbeatsAccepted;
+    return {
+      stats: () => tracker.stats(),
+      get heartbeats() {
+        return accepted();
+      },
+      events: this.eventCounts,
+    };
+  }
+
   private onChange(event: AgentStatusEvent): void {
+    this.eventCounts[event.event] = (this.eventCounts[event.event] ?? 0) + 1;
     this.sessionDataCache = undefined;
     this.hasChangedSinceSave = true;
     this.statusFeed.publishMessage(encodeAgentStatusEvent(event));

@@ -26,6 +26,10 @@ export const RegistryArgsSchema = z
     state_file: z.string().min(1).optional(),
     /** The state file is rewritten at least this often while agents beat (and within 1 s of a change). */
     state_save_interval: positiveSeconds.default(10),
+    /** Serves Prometheus metrics at http://HOST:PORT/metrics (off when absent; 0 picks a port). */
+    metrics_port: z.coerce.number().int().min(0).max(65535).optional(),
+    /** Address the metrics endpoint binds to (default loopback). */
+    metrics_host: z.string().min(1).default('127.0.0.1'),
   })
   .strict();
 

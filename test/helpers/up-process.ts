@@ -29,6 +29,8 @@ export interface UpProcess {
   port: number;
   url: string;
   stateDir: string;
+  /** metrics ports by instance id (registry, hm-localhost) */
+  metricsPorts: Readonly<Record<string, number>>;
   /** stdout and stderr so far */
   output(): string;
   exited: Promise<number | null>;
@@ -41,14 +43,28 @@ export interface UpProcess {
 /**
  * Runs `ocs up` on site-config/default.yaml with only the hub moved to a free port (the machine
  * is shared), in a fresh folder with its own state and log dirs: exactly what `npm start` runs.
- * `hub` sets more hub keys (e.g. `identities: true`).
+ * `hub` sets more hub keys (e.g. `identities: true`). `metricsPorts` of the result are the
+ * registry's and the HostManager's metrics ports, moved to free ones too.
  */
 export async function startUp(options: { hub?: Record<string, unknown> } = {}): Promise<UpProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'ocs-up-'));
   const stateDir = join(dir, 'state');
   const port = await freePort();
-  const doc = parse(readFileSync(DEFAULT_SITE, 'utf8')) as { hub: Record<string, unknown> };
+  const doc = parse(readFileSync(DEFAULT_SITE, 'utf8')) as { hub: Record<string, unknown>; hosts: Record<string, { 'agent-instances': { arguments?: unknown[] }[] }> };
   Object.assign(doc.hub, options.hub ?? {});
+  // the metrics ports too: tests share the machine
+  const metricsPorts: Record<string, number> = {};
+  for (const host of Object.values(doc.hosts)) {
+    for (const inst of host['agent-instances'] as { 'instance-id': string; arguments?: unknown[] }[]) {
+      const args = inst.arguments ?? [];
+      const at = args.indexOf('--metrics-port');
+      if (at >= 0) {
+        const p = await freePort();
+        args[at + 1] = p;
+        metricsPorts[inst['instance-id']] = p;
+      }
+    }
+  }
   doc.hub['wamp_server'] = `ws://127.0.0.1:${port}/ws`;
   doc.hub['wamp_http'] = `http://127.0.0.1:${port}/call`;
   const siteFile = join(dir, 'default.yaml');
@@ -66,6 +82,7 @@ export async function startUp(options: { hub?: Record<string, unknown> } = {}): 
     port,
     url: `ws://127.0.0.1:${port}/ws`,
     stateDir,
+    metricsPorts,
     output: () => out,
     exited,
     waitForLine: (line, timeoutMs = UP_TIMEOUT_MS) => waitFor(() => out.includes(`${line}\n`), { timeoutMs, what: `"${line}" in: ${out}` }).then(() => undefined),

@@ -78,10 +78,10 @@ describe('loadSiteConfig', () => {
     });
     expect(Object.keys(site.hosts)).toEqual(['localhost']);
     expect(site.hosts['localhost']!.agentInstances.map((i) => [i.agentClass, i.instanceId, i.arguments, i.manage])).toEqual([
-      ['RegistryAgent', 'registry', ['--wait-time', '30'], 'host/up'],
+      ['RegistryAgent', 'registry', ['--wait-time', '30', '--metrics-port', '9101'], 'host/up'],
       ['FakeDataAgent', 'fake-data1', ['--mode', 'acq', '--num-channels', '16'], 'host/up'],
       ['FakeDataAgent', 'fake-data2', ['--mode', 'acq', '--num-channels', '4'], 'host/up'],
-      ['HostManager', 'hm-localhost', [], 'ignore'],
+      ['HostManager', 'hm-localhost', ['--metrics-port', '9102'], 'ignore'],
     ]);
   });
 
