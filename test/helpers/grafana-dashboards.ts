@@ -15,6 +15,8 @@ export const DASHBOARDS_DIR = join(GRAFANA_DIR, 'dashboards');
 export interface GrafanaTarget {
   refId: string;
   query?: string;
+  /** PromQL (Prometheus targets) */
+  expr?: string;
   rawQuery?: boolean;
   datasource?: { type?: string; uid?: string };
 }
@@ -64,11 +66,16 @@ export function allPanels(panels: GrafanaPanel[]): GrafanaPanel[] {
   return panels.flatMap((p) => [p, ...allPanels(p.panels ?? [])]);
 }
 
-/** Every target of every panel of every shipped dashboard. */
-export function dashboardQueries(): DashboardQuery[] {
+/** Every target of every panel of every shipped dashboard on `datasourceType` (default the InfluxDB ones). */
+export function dashboardQueries(datasourceType = 'influxdb'): DashboardQuery[] {
   return grafanaDashboards().flatMap(({ file, dashboard }) =>
-    allPanels(dashboard.panels).flatMap((panel) => (panel.targets ?? []).map((target) => ({ file, panel, target }))),
+    allPanels(dashboard.panels).flatMap((panel) => (panel.targets ?? []).filter((t) => (t.datasource?.type ?? 'influxdb') === datasourceType).map((target) => ({ file, panel, target }))),
   );
+}
+
+/** The `ocs_*` metric names a PromQL expression reads (histogram series by their base name). */
+export function promqlMetricNames(expr: string): string[] {
+  return [...new Set([...expr.matchAll(/\b(ocs_[a-z_]+)\b/g)].map((m) => m[1]!))];
 }
 
 /** A readable name for a query: `file: panel title (refId)`. */

@@ -112,8 +112,8 @@ describe('Grafana provisioning', () => {
     expect(provider.providers[0]).toMatchObject({ type: 'file', options: { path: '/var/lib/grafana/dashboards' } });
   });
 
-  it('ships the agent operations, fake data and supervisor dashboards with unique uids', () => {
-    expect(dashboards.map((d) => d.dashboard.uid).sort()).toEqual(['ocs-agent-operations', 'ocs-fake-data', 'ocs-supervisor']);
+  it('ships the agent operations, fake data, supervisor and system health dashboards with unique uids', () => {
+    expect(dashboards.map((d) => d.dashboard.uid).sort()).toEqual(['ocs-agent-operations', 'ocs-fake-data', 'ocs-supervisor', 'ocs-system-health']);
     for (const { dashboard } of dashboards) {
       const ids = allPanels(dashboard.panels).map((p) => p.id);
       expect(new Set(ids).size).toBe(ids.length);

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { OcsClient } from '../../../lib/client/ocs-client.js';
 import { startRouter } from '../../../lib/router/index.js';
 import { WampConnection } from '../../../lib/wamp/connection.js';
+import { dashboardQueries, promqlMetricNames, queryName } from '../../helpers/grafana-dashboards.js';
 import { promtoolCheck, scrape } from '../../helpers/metrics.js';
 import { registerCleanup } from '../../helpers/router.js';
 import { startUp } from '../../helpers/up-process.js';
@@ -105,6 +106,11 @@ describe('metrics of the system under ocs up', () => {
     const router = await scrape(routerUrl);
     expect(router.value('ocs_router_messages_total{type="publish",direction="in"}')).toBeGreaterThan(0);
     for (const text of [reg.text, hm.text, router.text]) expect(await promtoolCheck(text)).toEqual({ code: 0, output: '' });
+    // every metric the shipped "System health" dashboard reads is one these endpoints serve
+    const served = new Set([reg.text, (await scrape(hmUrl)).text, router.text].flatMap((t) => [...t.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!)));
+    const used = dashboardQueries('prometheus').flatMap((q) => promqlMetricNames(q.target.expr ?? '').map((name) => [queryName(q), name.replace(/_(bucket|sum|count)$/, '')] as const));
+    expect(used.length).toBeGreaterThanOrEqual(15);
+    for (const [query, name] of used) expect(served.has(name), `${query}: ${name}`).toBe(true);
     up.child.kill('SIGINT');
     expect(await up.exited).toBe(0);
   }, 150_000);

@@ -83,8 +83,8 @@ function composeCommand(): string[] | undefined {
 }
 
 describe('docker-compose.yml', () => {
-  it('runs crossbar, the registry, fake data, the InfluxDB publisher, InfluxDB and Grafana', () => {
-    expect(Object.keys(services).sort()).toEqual(['crossbar', 'fake-data1', 'grafana', 'influxdb', 'influxdb-publisher', 'registry']);
+  it('runs crossbar, the registry, fake data, the InfluxDB publisher, InfluxDB, Prometheus and Grafana', () => {
+    expect(Object.keys(services).sort()).toEqual(['crossbar', 'fake-data1', 'grafana', 'influxdb', 'influxdb-publisher', 'prometheus', 'registry']);
     expect(services['crossbar']!.image).toMatch(/^crossbario\/crossbar:/);
     expect(services['influxdb']!.image).toBe('influxdb:1.8');
     expect(services['grafana']!.image).toMatch(/^grafana\/grafana(-oss)?:/);
