@@ -13,6 +13,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandRun
   agent: { summary: 'run one agent instance from the site file', load: async () => (await import('./agent-command.js')).runAgentCommand },
   client: { summary: 'scan, listen, call and query agents', load: async () => (await import('./client-command.js')).runClientCommand },
   up: { summary: 'start the router (if needed), the HostManager and its agents', load: async () => (await import('./up-command.js')).runUpCommand },
+  top: { summary: "one host's health from /metrics: router, registry, HostManager", load: async () => (await import('./top-command.js')).runTopCommand },
 };
 
 export function usage(): string {

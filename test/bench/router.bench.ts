@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AutobahnSession } from '../../lib/wamp/autobahn.js';
 import { WampConnection } from '../../lib/wamp/connection.js';
@@ -79,21 +82,64 @@ function toResult(benchmark: string, client: string, unit: string, loadAvg1m: nu
   };
 }
 
+type CaseBody = (router: RouterProcess, cleanup: (fn: () => Promise<unknown> | void) => void) => Promise<Measurement>;
+
+/**
+ * `OCS_BENCH_METRICS_AB=1`: every case runs twice, alternating, against a router with metrics
+ * off (`metrics: {enabled: false}`) and one with metrics on and scraped once a second, as
+ * Prometheus would; the client column says which.
+ */
+const METRICS_AB = process.env['OCS_BENCH_METRICS_AB'] === '1';
+let metricsOffConfig: string | undefined;
+let abTurn = 0;
+
+function metricsOffArgs(): string[] {
+  if (metricsOffConfig === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'ocs-bench-metrics-'));
+    metricsOffConfig = join(dir, 'metrics-off.yaml');
+    writeFileSync(metricsOffConfig, 'metrics: {enabled: false}\n');
+  }
+  return ['--config', metricsOffConfig];
+}
+
+/** Scrapes the router's /metrics once a second until stopped (the "on" side of the A/B). */
+function scrapeEverySecond(router: RouterProcess): () => void {
+  const url = router.url.replace(/^ws/, 'http').replace(/\/ws$/, '/metrics');
+  const timer = setInterval(() => {
+    void fetch(url).then((r) => r.text()).catch(() => undefined);
+  }, 1000);
+  return () => clearInterval(timer);
+}
+
+/** Runs one case (twice with OCS_BENCH_METRICS_AB, metrics off and on, alternating which goes first). */
+async function runCase(report: BenchReport, options: BenchOptions, benchmark: string, client: string, unit: string, baseline: Baseline | undefined, body: CaseBody): Promise<void> {
+  if (!METRICS_AB) return runOneCase(report, options, benchmark, client, unit, baseline, body, []);
+  const variants: [string, string[], boolean][] = [
+    [`${client} [metrics off]`, metricsOffArgs(), false],
+    [`${client} [metrics on, scraped 1/s]`, [], true],
+  ];
+  if (abTurn++ % 2 === 1) variants.reverse();
+  for (const [label, args, isScraped] of variants) await runOneCase(report, options, benchmark, label, unit, baseline, body, args, isScraped);
+}
+
 /** Runs one case against a fresh router process, within the deadline, and always stops it. */
-async function runCase(
+async function runOneCase(
   report: BenchReport,
   options: BenchOptions,
   benchmark: string,
   client: string,
   unit: string,
   baseline: Baseline | undefined,
-  body: (router: RouterProcess, cleanup: (fn: () => Promise<unknown> | void) => void) => Promise<Measurement>,
+  body: CaseBody,
+  routerArgs: string[],
+  isScraped = false,
 ): Promise<void> {
   if (!isCaseSelected(options, benchmark)) return;
   process.stdout.write(`  ${benchmark} [${client}] ...`);
   const loadAvg1m = currentLoad();
-  const router = await spawnRouterProcess();
+  const router = await spawnRouterProcess(routerArgs);
   const cleanups: (() => Promise<unknown> | void)[] = [];
+  if (isScraped) cleanups.push(scrapeEverySecond(router));
   let deadline: NodeJS.Timeout | undefined;
   try {
     const measured = await Promise.race([

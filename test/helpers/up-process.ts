@@ -29,6 +29,8 @@ export interface UpProcess {
   port: number;
   url: string;
   stateDir: string;
+  /** the site file `ocs up` runs on */
+  siteFile: string;
   /** metrics ports by instance id (registry, hm-localhost) */
   metricsPorts: Readonly<Record<string, number>>;
   /** stdout and stderr so far */
@@ -83,6 +85,7 @@ export async function startUp(options: { hub?: Record<string, unknown> } = {}): 
     url: `ws://127.0.0.1:${port}/ws`,
     stateDir,
     metricsPorts,
+    siteFile,
     output: () => out,
     exited,
     waitForLine: (line, timeoutMs = UP_TIMEOUT_MS) => waitFor(() => out.includes(`${line}\n`), { timeoutMs, what: `"${line}" in: ${out}` }).then(() => undefined),

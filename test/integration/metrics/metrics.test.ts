@@ -8,6 +8,7 @@ import { startRouter } from '../../../lib/router/index.js';
 import { WampConnection } from '../../../lib/wamp/connection.js';
 import { dashboardQueries, promqlMetricNames, queryName } from '../../helpers/grafana-dashboards.js';
 import { promtoolCheck, scrape } from '../../helpers/metrics.js';
+import { spawnOcs } from '../../helpers/agent-process.js';
 import { registerCleanup } from '../../helpers/router.js';
 import { startUp } from '../../helpers/up-process.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -111,6 +112,16 @@ describe('metrics of the system under ocs up', () => {
     const used = dashboardQueries('prometheus').flatMap((q) => promqlMetricNames(q.target.expr ?? '').map((name) => [queryName(q), name.replace(/_(bucket|sum|count)$/, '')] as const));
     expect(used.length).toBeGreaterThanOrEqual(15);
     for (const [query, name] of used) expect(served.has(name), `${query}: ${name}`).toBe(true);
+    // ocs top shows the same figures for this host
+    const top = spawnOcs(['top', '--once', '--json', '--interval', '1', '--site-file', up.siteFile, '--site-host', 'localhost']);
+    expect(await top.exited).toBe(0);
+    const rows = top.records[0] as unknown as { source: string; figure: string; value: string }[];
+    const cell = (source: string, figure: string) => rows.find((r) => r.source === source && r.figure === figure)?.value;
+    expect(cell('router', 'sessions')).toMatch(/^\d+$/);
+    expect(Number(cell('router', 'messages in/s'))).toBeGreaterThan(0);
+    expect(cell('registry', 'agents live / expired')).toMatch(/^[3-9] \/ 0$/);
+    expect(Number(cell('registry', 'heartbeats/s'))).toBeGreaterThan(0);
+    expect(cell('hm-localhost', 'children')).toBe('RUNNING 3');
     up.child.kill('SIGINT');
     expect(await up.exited).toBe(0);
   }, 150_000);
