@@ -12,9 +12,17 @@ import type { Logger } from '../log.js';
 // prom-client is CommonJS: loaded with require, as ws and pino are
 export const promClient = createRequire(import.meta.url)('prom-client') as typeof import('prom-client');
 
-/** A registry with the process's default metrics (CPU, memory, event loop lag) under `prefix`. */
-export function createMetricsRegistry(prefix: string): Registry {
+/**
+ * A registry with process figures under `prefix`. `full`: prom-client's default metrics (event
+ * loop lag, GC, handles, ...), which sample continuously; otherwise only what is read at scrape
+ * (CPU seconds, resident memory, heap), which costs nothing between scrapes: the router's choice.
+ */
+export function createMetricsRegistry(prefix: string, full = true): Registry {
   const registry = new promClient.Registry();
+  if (!full) {
+    registerScrapeTimeProcessMetrics(registry, prefix);
+    return registry;
+  }
   promClient.collectDefaultMetrics({ register: registry, prefix });
   // prom-client names three gauges `*_active_*_total`, which Prometheus's lint (a `_total` gauge)
   // refuses; the same figures remain as `*_active_handles` and friends
@@ -23,6 +31,44 @@ export function createMetricsRegistry(prefix: string): Registry {
     if (registry.getSingleMetric(name) !== undefined) registry.removeSingleMetric(name);
   }
   return registry;
+}
+
+function registerScrapeTimeProcessMetrics(registry: Registry, prefix: string): void {
+  const registers = [registry];
+  const cpu: import('prom-client').Counter = new promClient.Counter({
+    name: `${prefix}process_cpu_seconds_total`,
+    help: 'user and system CPU time of this process, in seconds',
+    registers,
+    collect() {
+      const u = process.cpuUsage();
+      cpu.reset();
+      cpu.inc((u.user + u.system) / 1e6);
+    },
+  });
+  new promClient.Gauge({
+    name: `${prefix}process_resident_memory_bytes`,
+    help: 'resident memory of this process, in bytes',
+    registers,
+    collect() {
+      this.set(process.memoryUsage.rss());
+    },
+  });
+  new promClient.Gauge({
+    name: `${prefix}nodejs_heap_used_bytes`,
+    help: 'V8 heap in use, in bytes',
+    registers,
+    collect() {
+      this.set(process.memoryUsage().heapUsed);
+    },
+  });
+  new promClient.Gauge({
+    name: `${prefix}process_start_time_seconds`,
+    help: 'start time of this process, unix seconds',
+    registers,
+    collect() {
+      this.set(Math.round(Date.now() / 1000 - process.uptime()));
+    },
+  });
 }
 
 export interface MetricsServer {

@@ -102,7 +102,8 @@ function limitHttpConnections(server: Server, max: number, logger: Logger, onRef
 }
 
 function routerMetricsRegistry(router: Router): Registry {
-  const registry = createMetricsRegistry('ocs_router_');
+  // figures read at scrape only: nothing samples between scrapes on the router
+  const registry = createMetricsRegistry('ocs_router_', false);
   registerRouterMetrics(registry, router, router.counters);
   return registry;
 }
