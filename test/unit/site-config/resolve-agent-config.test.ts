@@ -58,7 +58,7 @@ describe('resolveAgentConfig', () => {
   it('finds the instance by agent class when it is unique, and checks it when both are given', () => {
     expect(run(['--site-file', 'site-config/default.yaml'], { agentClass: 'RegistryAgent' }).instance.instanceId).toBe('registry');
     expect(run(['--site-file', 'site-config/default.yaml', '--instance-id', 'registry'], { agentClass: 'RegistryAgent' }).agentArgv).toEqual([
-      '--wait-time', '30',
+      '--wait-time', '30', '--metrics-port', '9101',
     ]);
     expect(failure(() => run(['--site-file', 'site-config/default.yaml'], { agentClass: 'FakeDataAgent' })).message).toBe(
       `${resolve(DEFAULT)}: hosts.localhost.agent-instances: 2 instances of agent-class FakeDataAgent (fake-data1, fake-data2); pass --instance-id`,
