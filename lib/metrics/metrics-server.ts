@@ -3,10 +3,10 @@
  * endpoint `/metrics` in the text format for an agent (`--metrics-port`), bound to loopback
  * unless told otherwise. The router serves `/metrics` on its own HTTP port instead.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
-import type { Registry } from 'prom-client';
+import type { Counter, Registry } from 'prom-client';
 import type { Logger } from '../log.js';
 
 // prom-client is CommonJS: loaded with require, as ws and pino are
@@ -35,15 +35,9 @@ export function createMetricsRegistry(prefix: string, full = true): Registry {
 
 function registerScrapeTimeProcessMetrics(registry: Registry, prefix: string): void {
   const registers = [registry];
-  const cpu: import('prom-client').Counter = new promClient.Counter({
-    name: `${prefix}process_cpu_seconds_total`,
-    help: 'user and system CPU time of this process, in seconds',
-    registers,
-    collect() {
-      const u = process.cpuUsage();
-      cpu.reset();
-      cpu.inc((u.user + u.system) / 1e6);
-    },
+  counterReadAtScrape(registry, `${prefix}process_cpu_seconds_total`, 'user and system CPU time of this process, in seconds', () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
   });
   new promClient.Gauge({
     name: `${prefix}process_resident_memory_bytes`,
@@ -77,9 +71,32 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** Answers GET /metrics from `registry`; anything else 404. */
-export async function metricsResponse(registry: Registry): Promise<{ contentType: string; body: string }> {
-  return { contentType: registry.contentType, body: await registry.metrics() };
+/** Writes one scrape of `registry` as the response (500 with a log line when collecting fails). */
+export function writeMetrics(registry: Registry, res: ServerResponse, logger: Logger): void {
+  registry.metrics().then(
+    (body) => {
+      res.writeHead(200, { 'content-type': registry.contentType });
+      res.end(body);
+    },
+    (err: unknown) => {
+      logger.error({ err }, 'collecting metrics failed');
+      res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('metrics collection failed\n');
+    },
+  );
+}
+
+/** A counter whose value is read from `read()` at each scrape (the figure itself is counted elsewhere, as a plain number). */
+export function counterReadAtScrape(registry: Registry, name: string, help: string, read: () => number): void {
+  const c: Counter = new promClient.Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      c.reset();
+      c.inc(read());
+    },
+  });
 }
 
 /** Serves `/metrics` on host:port (port 0 picks one). */
@@ -92,17 +109,7 @@ export async function startMetricsServer(registry: Registry, options: { host?: s
       res.end('metrics at GET /metrics\n');
       return;
     }
-    metricsResponse(registry).then(
-      ({ contentType, body }) => {
-        res.writeHead(200, { 'content-type': contentType });
-        res.end(body);
-      },
-      (err: unknown) => {
-        options.logger.error({ err }, 'collecting metrics failed');
-        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
-        res.end('metrics collection failed\n');
-      },
-    );
+    writeMetrics(registry, res, options.logger);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

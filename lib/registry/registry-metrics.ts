@@ -4,7 +4,7 @@
  * (expiries, recoveries, restarts, appearances). Counted by the Registry agent, read at scrape.
  */
 import type { Counter, Registry } from 'prom-client';
-import { promClient } from '../metrics/metrics-server.js';
+import { counterReadAtScrape, promClient } from '../metrics/metrics-server.js';
 import type { LivenessTrackerStats } from './liveness-tracker.js';
 
 export interface RegistryFigures {
@@ -35,17 +35,7 @@ export function registerRegistryMetrics(registry: Registry, figures: RegistryFig
       this.set({ status: 'expired' }, s.expired);
     },
   });
-  const counter = (name: string, help: string, read: () => number): void => {
-    const c: Counter = new promClient.Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        c.reset();
-        c.inc(read());
-      },
-    });
-  };
+  const counter = (name: string, help: string, read: () => number): void => counterReadAtScrape(registry, name, help, read);
   counter('ocs_registry_heartbeats_total', 'heartbeats accepted', () => figures.heartbeats);
   for (const [event, name, help] of EVENT_METRICS) counter(name, help, () => figures.events[event] ?? 0);
   const dropped: Counter = new promClient.Counter({

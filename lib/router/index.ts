@@ -8,7 +8,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
-import { createMetricsRegistry, metricsResponse } from '../metrics/metrics-server.js';
+import { createMetricsRegistry, writeMetrics } from '../metrics/metrics-server.js';
 import { registerRouterMetrics } from './router-metrics.js';
 import type { AddressInfo, Socket } from 'node:net';
 import { silentLogger, type Logger } from '../log.js';
@@ -123,16 +123,7 @@ function serveMetrics(registry: Registry, remote: boolean, req: IncomingMessage,
     refuse(res, 403, 'metrics are served to this machine only (metrics.remote: true in the router config serves them to others)');
     return;
   }
-  metricsResponse(registry).then(
-    ({ contentType, body }) => {
-      res.writeHead(200, { 'content-type': contentType });
-      res.end(body);
-    },
-    (err: unknown) => {
-      logger.error({ err }, 'collecting metrics failed');
-      refuse(res, 500, 'metrics collection failed');
-    },
-  );
+  writeMetrics(registry, res, logger);
 }
 
 function urlHost(host: string): string {

@@ -5,7 +5,7 @@
  * the callee's answer, goes to a prom-client histogram.
  */
 import type { Registry } from 'prom-client';
-import { promClient } from '../metrics/metrics-server.js';
+import { counterReadAtScrape, promClient } from '../metrics/metrics-server.js';
 import { MSG } from './messages.js';
 import type { Router } from './router.js';
 
@@ -89,17 +89,7 @@ export function registerRouterMetrics(registry: Registry, router: Router, counte
       bytes.inc({ direction: 'out' }, counters.bytesOut);
     },
   });
-  const plain = (name: string, help: string, read: () => number): void => {
-    const c: import('prom-client').Counter = new promClient.Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        c.reset();
-        c.inc(read());
-      },
-    });
-  };
+  const plain = (name: string, help: string, read: () => number): void => counterReadAtScrape(registry, name, help, read);
   plain('ocs_router_events_published_total', 'PUBLISH messages received (the router’s own meta events and /publish included)', () => counters.messagesIn[MSG.PUBLISH]!);
   plain('ocs_router_events_delivered_total', 'EVENT messages sent to subscribers', () => counters.messagesOut[MSG.EVENT]!);
   plain('ocs_router_slow_consumers_dropped_total', 'connections dropped because they did not read their messages', () => counters.slowConsumersDropped);
