@@ -86,8 +86,9 @@ type CaseBody = (router: RouterProcess, cleanup: (fn: () => Promise<unknown> | v
 
 /**
  * `OCS_BENCH_METRICS_AB=1`: every case runs twice, alternating, against a router with metrics
- * off (`metrics: {enabled: false}`) and one with metrics on and scraped once a second, as
- * Prometheus would; the client column says which.
+ * off (`metrics: {enabled: false}`) and one with metrics on and scraped every
+ * `OCS_BENCH_SCRAPE_S` seconds (default 15, Prometheus's default interval; the first scrape at
+ * once); the client column says which.
  */
 const METRICS_AB = process.env['OCS_BENCH_METRICS_AB'] === '1';
 let metricsOffConfig: string | undefined;
@@ -102,12 +103,14 @@ function metricsOffArgs(): string[] {
   return ['--config', metricsOffConfig];
 }
 
-/** Scrapes the router's /metrics once a second until stopped (the "on" side of the A/B). */
-function scrapeEverySecond(router: RouterProcess): () => void {
+const SCRAPE_S = Number(process.env['OCS_BENCH_SCRAPE_S'] ?? 15);
+
+/** Scrapes the router's /metrics now and every SCRAPE_S seconds until stopped (the "on" side of the A/B). */
+function scrapePeriodically(router: RouterProcess): () => void {
   const url = router.url.replace(/^ws/, 'http').replace(/\/ws$/, '/metrics');
-  const timer = setInterval(() => {
-    void fetch(url).then((r) => r.text()).catch(() => undefined);
-  }, 1000);
+  const scrape = () => void fetch(url).then((r) => r.text()).catch(() => undefined);
+  scrape();
+  const timer = setInterval(scrape, SCRAPE_S * 1000);
   return () => clearInterval(timer);
 }
 
@@ -116,7 +119,7 @@ async function runCase(report: BenchReport, options: BenchOptions, benchmark: st
   if (!METRICS_AB) return runOneCase(report, options, benchmark, client, unit, baseline, body, []);
   const variants: [string, string[], boolean][] = [
     [`${client} [metrics off]`, metricsOffArgs(), false],
-    [`${client} [metrics on, scraped 1/s]`, [], true],
+    [`${client} [metrics on, scraped every ${SCRAPE_S} s]`, [], true],
   ];
   if (abTurn++ % 2 === 1) variants.reverse();
   for (const [label, args, isScraped] of variants) await runOneCase(report, options, benchmark, label, unit, baseline, body, args, isScraped);
@@ -139,7 +142,7 @@ async function runOneCase(
   const loadAvg1m = currentLoad();
   const router = await spawnRouterProcess(routerArgs);
   const cleanups: (() => Promise<unknown> | void)[] = [];
-  if (isScraped) cleanups.push(scrapeEverySecond(router));
+  if (isScraped) cleanups.push(scrapePeriodically(router));
   let deadline: NodeJS.Timeout | undefined;
   try {
     const measured = await Promise.race([
