@@ -98,7 +98,8 @@ export class HttpPublisher extends HttpEndpoint {
     const windowMs = signing.timestampDeltaLimitS * 1000;
     if (Math.abs(now - at) > windowMs) return this.deny(res, 400, `request timestamp '${timestamp}' is more than ${signing.timestampDeltaLimitS} s off`);
     this.forgetOldNonces(now);
-    if (this.nonces.has(nonce)) return this.deny(res, 401, `nonce ${nonce} was already used (a replayed request)`);
+    const seenUntil = this.nonces.get(nonce);
+    if (seenUntil !== undefined && seenUntil >= now) return this.deny(res, 401, `nonce ${nonce} was already used (a replayed request)`);
     this.nonces.set(nonce, at + windowMs);
     return true;
   }

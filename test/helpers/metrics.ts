@@ -1,17 +1,13 @@
 import { spawn } from 'node:child_process';
+import { parsePrometheusText } from '../../lib/metrics/prometheus-text.js';
 
 /** One scrape: the text, and the value of a sample (`name{labels}` exactly as exposed), 0 when absent. */
 export async function scrape(url: string): Promise<{ text: string; value(sample: string): number }> {
   const res = await fetch(url);
   if (res.status !== 200) throw new Error(`${url} answered ${res.status}`);
   const text = await res.text();
-  return {
-    text,
-    value: (sample) => {
-      const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
-      return line === undefined ? 0 : Number(line.slice(sample.length + 1));
-    },
-  };
+  const samples = parsePrometheusText(text);
+  return { text, value: (sample) => samples.get(sample) ?? 0 };
 }
 
 /** Debian's promtool (package prometheus) linting a scrape: its exit code and what it said. */
