@@ -146,6 +146,7 @@ export async function runRouterCommand(argv: string[], _ctx: CliContext): Promis
     process.on('SIGTERM', onSignal);
   });
   process.stdout.write(`router listening on ${running.url}\n`);
+  if (running.consoleUrl !== null) process.stdout.write(`console at ${running.consoleUrl}\n`);
   await signaled;
   await running.close();
   uncap();

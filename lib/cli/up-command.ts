@@ -10,9 +10,9 @@ import { ConfigError, EXIT_CONFIG } from '../errors.js';
 import { childEnv, readEnv } from '../site-config/env.js';
 import { IDENTITY_KEY_FILE_NAME, IDENTITY_KEY_FILE_VAR, agentTicket, ensureIdentityKey } from '../site-config/identities.js';
 import { resolveClientConfig } from '../site-config/resolve-client-config.js';
-import { matchHost, siteInstanceIds } from '../site-config/site-lookup.js';
+import { matchHost, siteInstanceIds, siteRegistryId } from '../site-config/site-lookup.js';
 import { identityRouterConfigInput } from '../router/identity-profile.js';
-import { startRouter, type RunningRouter } from '../router/index.js';
+import { defaultRouterConfigInput, startRouter, type RunningRouter } from '../router/index.js';
 import { ROUTER_YOUNG_GEN_MB, capYoungGeneration } from '../router/young-generation.js';
 import { WampConnection } from '../wamp/connection.js';
 
@@ -98,8 +98,11 @@ async function up(values: Record<string, string | boolean | undefined>): Promise
     // this process then serves as the router (the HostManager and agents are children)
     capYoungGeneration(ROUTER_YOUNG_GEN_MB);
     const tickets = key === undefined ? undefined : Object.fromEntries([...siteInstanceIds(config.site)].map((id) => [id, agentTicket(key, id)]));
-    router = await startRouter({ host: hubHost, port: hubPort, realm: hub.wampRealm, ...(tickets !== undefined ? { config: identityRouterConfigInput(hub.wampRealm, hub.addressRoot, tickets) } : {}) });
+    const consoleSection = { address_root: hub.addressRoot, registry_id: siteRegistryId(config.site) ?? 'registry' };
+    const routerConfig = tickets !== undefined ? identityRouterConfigInput(hub.wampRealm, hub.addressRoot, tickets) : defaultRouterConfigInput(hub.wampRealm);
+    router = await startRouter({ host: hubHost, port: hubPort, realm: hub.wampRealm, config: { ...routerConfig, console: consoleSection } });
     say(`router listening on ${router.url}`);
+    if (router.consoleUrl !== null) say(`console at ${router.consoleUrl}`);
   } else {
     say(`using the router at ${hub.wampServer}`);
   }

@@ -24,6 +24,8 @@ export const MAX_MESSAGE_BYTES_DEFAULT = 16 * 1024 * 1024;
 export const HTTP_BRIDGE_AUTHID_DEFAULT = 'http-bridge';
 export const HTTP_BRIDGE_DEFAULTS = { enabled: true, authid: HTTP_BRIDGE_AUTHID_DEFAULT, allowed_origins: [], allowed_hosts: [] };
 export const HTTP_PUBLISHER_DEFAULTS = { enabled: true, authid: 'http-publisher', timestamp_delta_limit: 300 };
+/** The web console at /console/ (console-assets.ts): what the page is told to connect to. */
+export const CONSOLE_DEFAULTS = { enabled: true, address_root: 'observatory', registry_id: 'registry' };
 
 /** The role every default realm has: anonymous may do everything (OCS's development setup). */
 export function allowAllRealm(name: string): RealmConfig {
@@ -67,6 +69,7 @@ export function defaultRouterConfig(realm = DEFAULT_REALM): RouterConfig {
     http_bridge: { ...HTTP_BRIDGE_DEFAULTS, allowed_origins: [], allowed_hosts: [] },
     http_publisher: { ...HTTP_PUBLISHER_DEFAULTS },
     http_info: { enabled: true },
+    console: { ...CONSOLE_DEFAULTS },
     metrics: { enabled: true, remote: false },
     max_message_bytes: MAX_MESSAGE_BYTES_DEFAULT,
     limits: { ...LIMIT_DEFAULTS },

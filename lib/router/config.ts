@@ -8,7 +8,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { deepFreeze } from '../site-config/deep-freeze.js';
-import { DEFAULT_REALM, HTTP_BRIDGE_AUTHID_DEFAULT, HTTP_BRIDGE_DEFAULTS, HTTP_PUBLISHER_DEFAULTS, LIMIT_DEFAULTS, MAX_MESSAGE_BYTES_DEFAULT, allowAllRealm, defaultRouterConfigInput, markValidated } from './config-defaults.js';
+import { DEFAULT_REALM, HTTP_BRIDGE_AUTHID_DEFAULT, HTTP_BRIDGE_DEFAULTS, HTTP_PUBLISHER_DEFAULTS, CONSOLE_DEFAULTS, LIMIT_DEFAULTS, MAX_MESSAGE_BYTES_DEFAULT, allowAllRealm, defaultRouterConfigInput, markValidated } from './config-defaults.js';
 
 const MatchSchema = z.enum(['exact', 'prefix', 'wildcard']);
 
@@ -144,6 +144,21 @@ export const MetricsSchema = z
 /** The node-info page at /info (what OCS's test tooling asks for before it starts). */
 export const HttpInfoSchema = z.object({ enabled: z.boolean().default(true) }).strict();
 
+/** The web console at /console/ (console-assets.ts). */
+export const ConsoleSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** the realm the page joins; default: the first realm */
+    realm: z.string().optional(),
+    /** the site's `address_root`, handed to the page */
+    address_root: z.string().regex(/^[0-9a-z_-]+(\.[0-9a-z_-]+)*$/i).default(CONSOLE_DEFAULTS.address_root),
+    /** the Registry's instance id */
+    registry_id: z.string().regex(/^[^.#\s]+$/).default(CONSOLE_DEFAULTS.registry_id),
+    /** the built console (default: dist/console of this package) */
+    directory: z.string().min(1).optional(),
+  })
+  .strict();
+
 export const LimitsSchema = z
   .object({
     /** a session whose outbound buffer passes this stops being read until it drains */
@@ -182,6 +197,8 @@ export const RouterConfigSchema = z
     http_publisher: HttpPublisherSchema.default(HTTP_PUBLISHER_DEFAULTS),
     /** the node-info page at /info (crossbar's `nodeinfo` path) */
     http_info: HttpInfoSchema.default({ enabled: true }),
+    /** the web console at /console/ */
+    console: ConsoleSchema.default(CONSOLE_DEFAULTS),
     /** Prometheus metrics at /metrics */
     metrics: MetricsSchema.default({ enabled: true, remote: false }),
     /** a bigger WebSocket message closes that connection (1009) */

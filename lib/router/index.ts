@@ -3,7 +3,8 @@
  *
  * One http.Server carries the WebSocket endpoint (`/ws`, subprotocols wamp.2.json,
  * wamp.2.msgpack and their batched variants), the HTTP caller bridge (`/call`), the HTTP
- * publisher (`/publish`) and the node-info page (`/info`), all behind the Host and Origin rules
+ * publisher (`/publish`), the node-info page (`/info`), metrics (`/metrics`) and the web
+ * console (`/console/`), all behind the Host and Origin rules
  * of web-guard.ts.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -17,6 +18,7 @@ import { DEFAULT_REALM, defaultRouterConfig, isValidated } from './config-defaul
 import { HttpCallBridge } from './http-bridge.js';
 import { refuse, type HttpEndpointOptions, type HttpPrincipal } from './http-endpoint.js';
 import { HttpInfo } from './http-info.js';
+import { ConsoleAssets } from './console-assets.js';
 import { HttpPublisher } from './http-publisher.js';
 import { Router } from './router.js';
 import { createWebSocketTransport, rejectUpgrade } from './transport.js';
@@ -41,6 +43,8 @@ export interface RunningRouter {
   readonly url: string;
   /** `http://HOST:PORT/call` */
   readonly httpUrl: string;
+  /** `http://HOST:PORT/console/`, or null when the console is off */
+  readonly consoleUrl: string | null;
   readonly host: string;
   readonly port: number;
   readonly config: RouterConfig;
@@ -144,6 +148,7 @@ export async function startRouter(options: StartRouterOptions = {}): Promise<Run
   const bridge = config.http_bridge.enabled ? new HttpCallBridge(router, endpointOptions(config, 'http_bridge', guard, logger)) : undefined;
   const publisher = config.http_publisher.enabled ? createPublisher(router, config, guard, logger) : undefined;
   const info = config.http_info.enabled ? new HttpInfo(router) : undefined;
+  const consoleAssets = config.console.enabled ? new ConsoleAssets(config) : undefined;
   const metrics = config.metrics.enabled ? routerMetricsRegistry(router) : undefined;
 
   const server: Server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
@@ -162,8 +167,9 @@ export async function startRouter(options: StartRouterOptions = {}): Promise<Run
     if (service === '/publish' && publisher !== undefined) return publisher.handle(req, res);
     if (service === '/info' && info !== undefined) return info.handle(req, res);
     if (service === '/metrics' && metrics !== undefined) return serveMetrics(metrics, config.metrics.remote, req, res, logger);
+    if (consoleAssets !== undefined && (path === '/console' || path.startsWith('/console/'))) return consoleAssets.handle(req, res, path);
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
-    res.end(`not found: ${path} (WAMP WebSocket at /ws, HTTP caller at /call, HTTP publisher at /publish, node info at /info, metrics at /metrics)\n`);
+    res.end(`not found: ${path} (WAMP WebSocket at /ws, HTTP caller at /call, HTTP publisher at /publish, node info at /info, metrics at /metrics, console at /console/)\n`);
   });
   server.keepAliveTimeout = 30_000;
   // headers and body must arrive within the limit (slow senders hold no socket for long);
@@ -199,7 +205,9 @@ export async function startRouter(options: StartRouterOptions = {}): Promise<Run
   const port = (server.address() as AddressInfo).port;
   const url = `ws://${urlHost(host)}:${port}/ws`;
   const httpUrl = `http://${urlHost(host)}:${port}/call`;
-  logger.info({ url, httpUrl, realms: config.realms.map((r) => r.name) }, 'router listening');
+  const consoleUrl = consoleAssets !== undefined ? `http://${urlHost(host)}:${port}/console/` : null;
+  if (consoleAssets !== undefined && !consoleAssets.isBuilt) logger.warn('the console is not built (npm run build); /console/ answers 503');
+  logger.info({ url, httpUrl, consoleUrl, realms: config.realms.map((r) => r.name) }, 'router listening');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -219,7 +227,7 @@ export async function startRouter(options: StartRouterOptions = {}): Promise<Run
     return closing;
   };
 
-  return { url, httpUrl, host, port, config, router, close };
+  return { url, httpUrl, consoleUrl, host, port, config, router, close };
 }
 
 // parseRouterConfig, loadRouterConfig and DEFAULT_ROUTER_CONFIG are in ./config.js (zod and yaml, loaded on demand)

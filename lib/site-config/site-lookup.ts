@@ -113,6 +113,12 @@ export function findInstance(
   return matches[0] as InstanceConfig;
 }
 
+/** The instance id of the site's first RegistryAgent (hosts in file order), or null. */
+export function siteRegistryId(site: SiteConfig): string | null {
+  for (const host of Object.values(site.hosts)) for (const i of host.agentInstances) if (i.agentClass === 'RegistryAgent') return i.instanceId;
+  return null;
+}
+
 /** Every instance id of the site: the hosts' agent instances and the services' instances. */
 export function siteInstanceIds(site: SiteConfig): Set<string> {
   const ids = new Set<string>();

@@ -111,7 +111,7 @@ export interface AutobahnErrorInstance {
   kwargs: Record<string, unknown>;
 }
 
-interface AutobahnModule {
+export interface AutobahnModule {
   Connection: new (options: AutobahnConnectionOptions) => AutobahnConnection;
   Error: new (error: string, args?: unknown[], kwargs?: Record<string, unknown>) => AutobahnErrorInstance;
   auth_cra: { sign(secret: string, challenge: string): string; derive_key(secret: string, salt: string, iterations?: number, keylen?: number): string };

@@ -5,6 +5,7 @@
 #   - Debian's influxdb (the real InfluxDB the data-path tests start on a loopback port)
 #   - Debian's docker-compose (checks docker-compose.yml with `config -q`; needs no docker engine)
 #   - Debian's prometheus (its promtool lints the /metrics the router and agents serve)
+#   - Debian's chromium (the headless browser Playwright drives in the console tests)
 # Debian packages are installed with apt-get when run as root; otherwise the script checks
 # they are present and says what to install.
 set -euo pipefail
@@ -14,7 +15,7 @@ if [ ! -d node_modules ] || [ package.json -nt node_modules/.package-lock.json ]
   npm install --no-audit --no-fund
 fi
 
-DEB_PACKAGES=(python3-autobahn python3-twisted python3-msgpack influxdb influxdb-client docker-compose prometheus)
+DEB_PACKAGES=(python3-autobahn python3-twisted python3-msgpack influxdb influxdb-client docker-compose prometheus chromium)
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
