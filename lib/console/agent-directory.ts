@@ -19,6 +19,8 @@ export const MAX_PROBLEMS = 5;
 /** Registry events kept for the live stream. */
 export const MAX_EVENTS = 200;
 
+const HEARTBEAT_SUFFIX = '.feeds.heartbeat';
+
 export interface WireProblem {
   atMs: number;
   text: string;
@@ -121,8 +123,9 @@ export class AgentDirectory {
     const nowMs = this.options.nowMs();
     if (!parsed.ok) {
       const text = `heartbeat refused (${parsed.reason}): ${parsed.detail}`;
-      const address = parsed.agentAddress ?? (topic?.endsWith('.feeds.heartbeat') ? topic.slice(0, -'.feeds.heartbeat'.length) : undefined);
-      const agent = address !== undefined && address.startsWith(`${this.options.addressRoot}.`) ? this.ensure(address) : undefined;
+      // the topic names the publisher's agent; a beat claiming another agent is that publisher's problem
+      const address = topic?.endsWith(HEARTBEAT_SUFFIX) ? topic.slice(0, -HEARTBEAT_SUFFIX.length) : parsed.agentAddress;
+      const agent = address !== undefined && address.startsWith(`${this.options.addressRoot}.`) && !address.slice(this.options.addressRoot.length + 1).includes('.') ? this.ensure(address) : undefined;
       this.problem(agent, text, nowMs);
       return null;
     }
