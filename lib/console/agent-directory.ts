@@ -73,6 +73,17 @@ function issuesText(error: z.ZodError): string {
     .join('; ');
 }
 
+function sameCodes(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): boolean {
+  if (a === b) return true;
+  let n = 0;
+  for (const k in a) {
+    if (a[k] !== b[k]) return false;
+    n++;
+  }
+  for (const _ in b) n--;
+  return n === 0;
+}
+
 function pushBounded<T>(list: T[], item: T, max: number): void {
   list.push(item);
   if (list.length > max) list.splice(0, list.length - max);
@@ -86,6 +97,7 @@ export interface AgentDirectoryOptions {
 
 export class AgentDirectory {
   private readonly agents = new Map<string, ConsoleAgent>();
+  private sorted: ConsoleAgent[] | null = null;
   /** problems no agent can be named for (a heartbeat without a readable address, say) */
   readonly wireProblems: WireProblem[] = [];
   readonly events: RegistryEvent[] = [];
@@ -109,9 +121,17 @@ export class AgentDirectory {
     return this.agents.get(`${this.options.addressRoot}.${instanceId}`);
   }
 
-  /** All agents, by instance id. */
-  list(): ConsoleAgent[] {
-    return [...this.agents.values()].sort((a, b) => (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0));
+  /** All agents, by instance id (the same array until an agent is added). */
+  list(): readonly ConsoleAgent[] {
+    this.sorted ??= [...this.agents.values()].sort((a, b) => (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0));
+    return this.sorted;
+  }
+
+  /** Agents not expired. */
+  liveCount(): number {
+    let n = 0;
+    for (const agent of this.agents.values()) if (!agent.isExpired) n++;
+    return n;
   }
 
   /**
@@ -133,12 +153,16 @@ export class AgentDirectory {
     const agent = this.ensure(beat.agentAddress);
     const isNewProcess = agent.feedSessionId !== null && beat.sessionId !== null && agent.feedSessionId !== beat.sessionId;
     const isFirst = agent.lastBeatAtMs === null && agent.api === null;
+    const agentClass = beat.agentClass ?? agent.agentClass;
+    const opCodes = beat.opCodes === null ? agent.opCodes : (beat.opCodes as Record<string, number>);
+    // a beat that changes nothing shown (the common case) redraws nothing
+    const isChanged = isFirst || isNewProcess || agent.isExpired || agentClass !== agent.agentClass || !sameCodes(opCodes, agent.opCodes);
     agent.lastBeatAtMs = nowMs;
-    agent.agentClass = beat.agentClass ?? agent.agentClass;
+    agent.agentClass = agentClass;
     agent.feedSessionId = beat.sessionId ?? agent.feedSessionId;
-    if (beat.opCodes !== null) agent.opCodes = beat.opCodes as Record<string, number>;
+    agent.opCodes = opCodes;
     agent.isExpired = false;
-    this.touch(agent);
+    if (isChanged) this.touch(agent);
     if (isNewProcess) {
       agent.sessions = {};
       return agent.address;
@@ -283,6 +307,7 @@ export class AgentDirectory {
         revision: 0,
       };
       this.agents.set(address, agent);
+      this.sorted = null;
     }
     return agent;
   }

@@ -123,7 +123,7 @@ describe('console on the OCS wire (chromium)', () => {
           await op.getByTestId('op-start').click();
           return op.getByTestId('op-reply').textContent();
         },
-        { timeout: 20_000, intervals: [1000] },
+        { timeout: 20_000, interval: 1000 },
       )
       .toBe('The action requires credential level 2-ADVANCED but the client has only level 1-BASIC');
     await page.getByTestId('agent-password').fill('adv-pw');

@@ -110,7 +110,7 @@ describe('web console (served by ocs up, in chromium)', () => {
     // uPlot drew its canvas with both channels of the default FakeDataAgent
     const canvas = page.getByTestId('plot-chart').locator('canvas');
     await canvas.waitFor({ timeout: 10_000 });
-    expect(await canvas.evaluate((c: HTMLCanvasElement) => c.width)).toBeGreaterThan(300);
+    expect(await canvas.evaluate((c) => (c as unknown as { width: number }).width)).toBeGreaterThan(300);
     expect(await page.getByTestId('plot-chart').textContent()).toContain('temps/channel_00');
     expect(await page.getByTestId('plot-chart').textContent()).toContain('temps/channel_01');
   });

@@ -35,7 +35,7 @@ function StatusBar({ console: c }: { console: ConsoleSession }) {
       : s.kind === 'connecting'
         ? `connecting to ${c.config.routerUrl}…`
         : `router connection lost (${s.reason}); reconnecting in ${s.retryInS} s`;
-  const live = c.directory.list().filter((a) => !a.isExpired).length;
+  const live = c.directory.liveCount();
   return (
     <header class={`status-bar ${s.kind}`} data-testid="status-bar" data-link={s.kind}>
       <b>ocs-ts console</b>

@@ -1,6 +1,6 @@
 /** Entry: reads `config.json` (beside the page), resolves the target, connects, renders. */
 import './zod-jitless.js';
-import { render } from 'preact';
+import { options, render } from 'preact';
 import { resolveConsoleConfig } from '../console-config.js';
 import { App } from './app.js';
 import { ConsoleSession } from './console-session.js';
@@ -33,6 +33,9 @@ async function boot(root: HTMLElement): Promise<void> {
   }
   const session = new ConsoleSession(resolved.config);
   window.ocsConsole = session;
+  // Preact's batched renders (and the layout effects in them: uPlot's setData) count as the
+  // time spent applying updates, like the handlers that caused them
+  options.debounceRendering = (flush) => queueMicrotask(() => session.measure(flush));
   session.start();
   render(<App console={session} />, root);
 }

@@ -2,7 +2,7 @@
  * Live plots of any recorded feed: pick an agent, one of its `record=true` feeds, then fields;
  * a uPlot time series over a rolling window (10 min by default), redrawn with the views.
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { FieldKey } from '../../feed-window.js';
@@ -22,7 +22,7 @@ function Chart({ plot, fields, revision }: { plot: PlotSubscription; fields: Fie
     const data = tables.length === 1 ? (tables[0]!.data as uPlot.AlignedData) : uPlot.join(tables.map((t) => t.data as uPlot.AlignedData));
     return { labels, data };
   };
-  useEffect(() => {
+  useLayoutEffect(() => {
     const d = dataOf();
     if (host.current === null || d === null) return;
     const opts: uPlot.Options = {
@@ -37,7 +37,7 @@ function Chart({ plot, fields, revision }: { plot: PlotSubscription; fields: Fie
       chart.current = null;
     };
   }, [plot, fields.join(','), dataOf() === null]);
-  useEffect(() => {
+  useLayoutEffect(() => {
     const d = dataOf();
     if (chart.current !== null && d !== null) chart.current.setData(d.data);
   }, [revision]);
