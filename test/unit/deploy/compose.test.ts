@@ -83,8 +83,8 @@ function composeCommand(): string[] | undefined {
 }
 
 describe('docker-compose.yml', () => {
-  it('runs crossbar, the registry, fake data, the InfluxDB publisher, InfluxDB, Prometheus and Grafana', () => {
-    expect(Object.keys(services).sort()).toEqual(['crossbar', 'fake-data1', 'grafana', 'influxdb', 'influxdb-publisher', 'prometheus', 'registry']);
+  it('runs crossbar (with the console files), the registry, fake data, the InfluxDB publisher, InfluxDB, Prometheus and Grafana', () => {
+    expect(Object.keys(services).sort()).toEqual(['console-assets', 'crossbar', 'fake-data1', 'grafana', 'influxdb', 'influxdb-publisher', 'prometheus', 'registry']);
     expect(services['crossbar']!.image).toMatch(/^crossbario\/crossbar:/);
     expect(services['influxdb']!.image).toBe('influxdb:1.8');
     expect(services['grafana']!.image).toMatch(/^grafana\/grafana(-oss)?:/);
@@ -210,6 +210,21 @@ describe('site-config/crossbar/config.json', () => {
   const site = parseYaml(read('site-config/docker.yaml')) as SiteFile;
   const router = config.workers.find((w) => w.type === 'router')!;
 
+  it("serves the web console as a static path from the volume the console-assets service fills from the image's dist/console", () => {
+    const transport = router.transports[0]!;
+    const path = transport.paths['console'] as unknown as { type: string; directory: string; options: { enable_directory_listing: boolean } };
+    expect(path).toMatchObject({ type: 'static', directory: '../console', options: { enable_directory_listing: false } });
+    // crossbar's node directory is /node/.crossbar: ../console is /node/console
+    expect(services['crossbar']!.volumes).toContain('console-assets:/node/console:ro');
+    expect(dependsOn(services['crossbar']!)).toEqual(['console-assets']);
+    const assets = services['console-assets']!;
+    expect(assets.image).toBe('ocs-ts:latest');
+    expect(assets.volumes).toEqual(['console-assets:/console']);
+    expect(JSON.stringify((assets as { entrypoint?: unknown }).entrypoint)).toContain('cp -r /app/dist/console/. /console/');
+    // a static copy has the site's defaults beside the page (the embedded router answers config.json itself)
+    expect(JSON.parse(read('lib/console/page/public/config.json'))).toEqual({ realm: site.hub.wamp_realm, address_root: site.hub.address_root, registry_id: 'registry', router_url: null });
+  });
+
   it('is the OCS router config: version 2, one router worker, realm of the site file', () => {
     expect(config.version).toBe(2);
     expect(config.workers).toHaveLength(1);
@@ -220,7 +235,7 @@ describe('site-config/crossbar/config.json', () => {
     const transport = router.transports[0]!;
     expect(transport.type).toBe('web');
     expect(transport.endpoint).toEqual({ type: 'tcp', port: Number(new URL(site.hub.wamp_server).port) });
-    expect(Object.keys(transport.paths).sort()).toEqual(['call', 'info', 'publish', 'ws']);
+    expect(Object.keys(transport.paths).sort()).toEqual(['call', 'console', 'info', 'publish', 'ws']);
     expect(transport.paths['publish']).toMatchObject({ type: 'publisher', realm: site.hub.wamp_realm, role: 'iocs_controller' });
     expect(transport.paths['info']).toEqual({ type: 'nodeinfo' });
     const roles = new Map(router.realms[0]!.roles.map((r) => [r.name, r]));
