@@ -30,6 +30,17 @@ export interface BlockTable {
 
 export type FeedApplyResult = { ok: true; samples: number } | { ok: false; error: string };
 
+function isAscending(times: readonly number[]): boolean {
+  for (let i = 1; i < times.length; i++) if ((times[i] as number) < (times[i - 1] as number)) return false;
+  return true;
+}
+
+function sortSeries(series: BlockSeries): void {
+  const order = series.times.map((_, i) => i).sort((a, b) => (series.times[a] as number) - (series.times[b] as number));
+  series.times = order.map((i) => series.times[i] as number);
+  for (const [field, column] of series.columns) series.columns.set(field, order.map((i) => column[i] ?? null));
+}
+
 export class FeedWindow {
   private readonly blocks = new Map<string, BlockSeries>();
   /** samples appended since the window was made */
@@ -63,6 +74,7 @@ export class FeedWindow {
       }
       const before = series.times.length;
       const n = block.timestamps.length;
+      const isInOrder = n === 0 || before === 0 || (block.timestamps[0] as number) >= (series.times[before - 1] as number);
       for (const t of block.timestamps) series.times.push(t);
       for (const [field, values] of Object.entries(block.data)) {
         let column = series.columns.get(field);
@@ -75,6 +87,8 @@ export class FeedWindow {
       // a field missing from this message keeps its column aligned
       for (const [field, column] of series.columns) if (!(field in block.data)) for (let i = 0; i < n; i++) column.push(null);
       samples += n;
+      // uPlot needs ascending times: a late or unsorted block (rare) puts the series back in order
+      if (!isInOrder || !isAscending(block.timestamps)) sortSeries(series);
       this.trim(series);
     }
     this.sampleCount += samples;

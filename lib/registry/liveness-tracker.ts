@@ -367,7 +367,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     const agent = this.newAgent(beat.agentAddress, beat.agentClass, beat.sessionId, opCodes, nowMs, nowMs);
     this.agents.set(agent.address, agent);
     this.schedule(agent, agent.deadlineMs, nowMs);
-    this.lifecycleLog.info({ agent_address: agent.address, agent_class: agent.agentClass }, 'agent appeared');
+    this.lifecycleLog.info({ agent_address: agent.address, peer_class: agent.agentClass }, 'agent appeared');
     this.emitChange({ event: 'agent.appeared', ...this.eventBase(agent, nowMs), record: toRecord(agent) });
     return true;
   }
@@ -440,7 +440,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     const timeExpiredBeforeS = (agent.expiredAtMs ?? nowMs) / 1000;
     this.unexpire(agent);
     if (beat.opCodes !== null) this.replaceOpCodes(agent, beat.opCodes);
-    this.lifecycleLog.info({ agent_address: agent.address, agent_class: agent.agentClass }, 'agent recovered');
+    this.lifecycleLog.info({ agent_address: agent.address, peer_class: agent.agentClass }, 'agent recovered');
     this.emitChange({
       event: 'agent.recovered',
       ...this.eventBase(agent, nowMs),
@@ -458,7 +458,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     agent.sessionId = beat.sessionId;
     if (beat.agentClass !== null) agent.agentClass = beat.agentClass;
     this.replaceOpCodes(agent, beat.opCodes ?? {});
-    this.lifecycleLog.info({ agent_address: agent.address, agent_class: agent.agentClass, session_id: agent.sessionId, was_expired: wasExpired }, 'agent restarted');
+    this.lifecycleLog.info({ agent_address: agent.address, peer_class: agent.agentClass, session_id: agent.sessionId, was_expired: wasExpired }, 'agent restarted');
     this.emitChange({
       event: 'agent.restarted',
       ...this.eventBase(agent, nowMs),
@@ -488,7 +488,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     for (const name of agent.opCodes.keys()) agent.opCodes.set(name, OpCode.EXPIRED);
     this.expiredAgents.add(agent);
     this.scheduleForget(agent, nowMs);
-    this.lifecycleLog.info({ agent_address: agent.address, agent_class: agent.agentClass, last_beat_ms: agent.lastBeatMs }, 'agent expired');
+    this.lifecycleLog.info({ agent_address: agent.address, peer_class: agent.agentClass, last_beat_ms: agent.lastBeatMs }, 'agent expired');
     this.emitChange({ event: 'agent.expired', ...this.eventBase(agent, nowMs), op_codes_before: opCodesBefore, record: toRecord(agent) });
   }
 
@@ -498,7 +498,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     this.cancelConfirm(agent);
     this.agents.delete(agent.address);
     this.expiredAgents.delete(agent);
-    this.lifecycleLog.info({ agent_address: agent.address, agent_class: agent.agentClass, reason }, 'agent forgotten');
+    this.lifecycleLog.info({ agent_address: agent.address, peer_class: agent.agentClass, reason }, 'agent forgotten');
     this.emitChange({ event: 'agent.forgotten', ...this.eventBase(agent, nowMs), reason, record: toRecord(agent) });
   }
 

@@ -616,7 +616,7 @@ export class Supervisor {
       wakeTimer: undefined,
       wakeAtMs: null,
       lastIdleDueMs: null,
-      logger: this.log.child({ instance_id: id }),
+      logger: this.log.child({ child_id: id }),
     };
     this.children.set(id, rt);
     return rt;

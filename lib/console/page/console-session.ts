@@ -79,7 +79,13 @@ export class ConsoleSession {
 
   start(): void {
     this.link.open();
-    this.timers.push(setInterval(() => this.measure(() => this.directory.tick()) && this.changed(), 1000));
+    // every second: expiry, and a redraw so ages tick even when nothing arrives
+    this.timers.push(
+      setInterval(() => {
+        this.measure(() => this.directory.tick());
+        this.changed();
+      }, 1000),
+    );
     this.timers.push(setInterval(() => this.pollScreen(), POLL_MS));
     this.timers.push(setInterval(() => this.pollRegistry(), REGISTRY_POLL_MS));
   }

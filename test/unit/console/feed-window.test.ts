@@ -54,3 +54,17 @@ describe('FeedWindow', () => {
     expect(w.tables(['b/s'])[0]!.data[1]).toEqual([null, 2]);
   });
 });
+
+describe('FeedWindow with samples out of order', () => {
+  it('keeps times ascending (as uPlot needs) and trims by time when a block arrives late', () => {
+    const w = new FeedWindow(10);
+    w.applyMessage(block('b', 100, 2, { v: (i) => 100 + i }));
+    w.applyMessage(block('b', 95, 3, { v: (i) => 95 + i }));
+    expect(w.tables(['b/v'])[0]!.data).toEqual([
+      [95, 96, 97, 100, 101],
+      [95, 96, 97, 100, 101],
+    ]);
+    w.applyMessage(block('b', 106, 2, { v: (i) => 106 + i }));
+    expect(w.tables(['b/v'])[0]!.data[0]).toEqual([97, 100, 101, 106, 107]);
+  });
+});
