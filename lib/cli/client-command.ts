@@ -1,6 +1,7 @@
 import type { CliContext } from './main.js';
 import { CREDENTIAL_FLAGS, UsageError, connectClient, credentialOptions, numberOption, output, parse, withSession, type Output } from './client-common.js';
 import { grant, parseValue, publish } from './client-messaging.js';
+import { api } from './client-api.js';
 import { ConfigError, EXIT_CONFIG, OcsError } from '../errors.js';
 import { readEnv } from '../site-config/env.js';
 import { resolveClientConfig, type ClientConfig } from '../site-config/resolve-client-config.js';
@@ -27,6 +28,8 @@ subcommands:
                                                            an exclusive grant from the Access Director (default
                                                            ID access-director); acquire prints its password
   status <instance-id> [op]                                status of one op, or of every op
+  api <instance-id> [op]                                   what get_api says of the agent's ops: kind,
+                                                           parameters (from the docstring), min_privs, docs
   publish <topic> [value ...] [--kwargs JSON] [--http[=URL]]
                                                            publish one event (acknowledged) over WAMP, or with
                                                            --http through the router's HTTP publisher (default
@@ -36,11 +39,32 @@ options: --json (one JSON document per line, for scripts)
 site options: --site-file FILE | --site NAME, --site-hub URL, --site-http URL, --site-realm REALM, --address-root ROOT
 values in key=value are JSON when they parse as JSON (delay=1.5, succeed=false, names='["a"]'), else strings`;
 
+const SUBCOMMANDS = ['scan', 'listen', 'call', 'api', 'grant', 'status', 'publish'] as const;
+
+/** The usage of one subcommand: its lines of USAGE, then the options every subcommand takes. */
+export function subcommandUsage(sub: string): string {
+  const lines = USAGE.split('\n');
+  const start = lines.findIndex((l) => l.startsWith(`  ${sub} `) || l === `  ${sub}`);
+  if (start < 0) return USAGE;
+  let end = start + 1;
+  while (end < lines.length && /^ {20,}\S/.test(lines[end]!)) end++;
+  const tail = lines.slice(lines.findIndex((l) => l.startsWith('options:')));
+  return [`usage: ocs client ${lines[start]!.trim().split(/\s{2,}/)[0]} [site options] [options]`, ...lines.slice(start, end), '', ...tail].join('\n');
+}
+
 export async function runClientCommand(argv: string[], _ctx: CliContext): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === undefined || sub === '--help' || sub === '-h') {
     process.stdout.write(`${USAGE}\n`);
     return sub === undefined ? 2 : 0;
+  }
+  if (!(SUBCOMMANDS as readonly string[]).includes(sub)) {
+    process.stderr.write(`ocs client: unknown subcommand '${sub}'\n${USAGE}\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${subcommandUsage(sub)}\n`);
+    return 0;
   }
   try {
     const config = resolveClientConfig({ argv: rest, env: readEnv() });
@@ -57,8 +81,9 @@ export async function runClientCommand(argv: string[], _ctx: CliContext): Promis
         return await publish(config);
       case 'grant':
         return await grant(config);
+      case 'api':
+        return await api(config);
       default:
-        process.stderr.write(`ocs client: unknown subcommand '${sub}'\n${USAGE}\n`);
         return 2;
     }
   } catch (err) {
@@ -71,7 +96,7 @@ export async function runClientCommand(argv: string[], _ctx: CliContext): Promis
       return 1;
     }
     if (err instanceof UsageError) {
-      process.stderr.write(`ocs client ${sub}: ${err.message}\n`);
+      process.stderr.write(`ocs client ${sub}: ${err.message}\n${subcommandUsage(sub)}\n`);
       return 2;
     }
     throw err;
@@ -284,6 +309,9 @@ async function call(config: ClientConfig): Promise<number> {
         throw new UsageError(`unknown action '${action}' (start, stop, abort, wait, status)`);
     }
     out.print(formatReply(opName, reply), { status: reply.status, message: reply.message, session: reply.session });
+    if (reply.status !== 0 && action === 'start' && /param/i.test(reply.message)) {
+      process.stderr.write(`ocs client call: 'ocs client api ${instanceId} ${opName}' lists the parameters of ${opName}\n`);
+    }
     return reply.status === 0 ? 0 : 1;
   } finally {
     await client.close();

@@ -1,5 +1,6 @@
 /** What the `ocs client` subcommands share: option parsing, output, the WAMP session, the client and its credentials. */
 import { parseArgs } from 'node:util';
+import { parseErrorLine } from './parse-error.js';
 import { OcsClient } from '../client/ocs-client.js';
 import type { ClientConfig } from '../site-config/resolve-client-config.js';
 import { WampConnection } from '../wamp/connection.js';
@@ -17,7 +18,7 @@ export function parse(rest: readonly string[], options: Record<string, { type: '
     const r = parseArgs({ args: [...rest], options: { json: { type: 'boolean' }, ...options }, allowPositionals: true, strict: true });
     return { values: r.values as Record<string, string | boolean | undefined>, positionals: r.positionals };
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(parseErrorLine(err));
   }
 }
 

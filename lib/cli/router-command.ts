@@ -1,3 +1,4 @@
+import { parseErrorLine } from './parse-error.js';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, EXIT_CONFIG } from '../errors.js';
@@ -79,7 +80,7 @@ export async function runRouterCommand(argv: string[], _ctx: CliContext): Promis
       allowPositionals: false,
     }).values;
   } catch (e) {
-    return usageError((e as Error).message);
+    return usageError(parseErrorLine(e));
   }
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);

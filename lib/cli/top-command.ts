@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { CliContext } from './main.js';
+import { parseErrorLine } from './parse-error.js';
 import { ConfigError, EXIT_CONFIG } from '../errors.js';
 import { histogramQuantile, parsePrometheusText, sumOf } from '../metrics/prometheus-text.js';
 import { readEnv } from '../site-config/env.js';
@@ -100,6 +101,10 @@ function render(rows: TopRow[]): string {
 }
 
 export async function runTopCommand(argv: string[], _ctx: CliContext): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   let config: ClientConfig;
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -110,7 +115,7 @@ export async function runTopCommand(argv: string[], _ctx: CliContext): Promise<n
       process.stderr.write(`ocs top: ${err.message}\n`);
       return EXIT_CONFIG;
     }
-    process.stderr.write(`ocs top: ${(err as Error).message}\n${USAGE}\n`);
+    process.stderr.write(`ocs top: ${parseErrorLine(err)}\n${USAGE}\n`);
     return 2;
   }
   if (values['help']) {

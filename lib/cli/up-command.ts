@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { CliContext } from './main.js';
+import { parseErrorLine } from './parse-error.js';
 import { ConfigError, EXIT_CONFIG } from '../errors.js';
 import { childEnv, readEnv } from '../site-config/env.js';
 import { IDENTITY_KEY_FILE_NAME, IDENTITY_KEY_FILE_VAR, agentTicket, ensureIdentityKey } from '../site-config/identities.js';
@@ -47,7 +48,7 @@ export async function runUpCommand(argv: string[], _ctx: CliContext): Promise<nu
       strict: true,
     }).values;
   } catch (err) {
-    process.stderr.write(`ocs up: ${(err as Error).message}\n${USAGE}\n`);
+    process.stderr.write(`ocs up: ${parseErrorLine(err)}\n${USAGE}\n`);
     return 2;
   }
   if (values['help']) {

@@ -50,7 +50,7 @@ export function resolveClientConfig(options: ResolveClientOptions): ClientConfig
       host: null,
       hub: {
         wampServer: need(cli.siteHub ?? env.siteHub, '--site-hub', 'SITE_HUB'),
-        wampHttp: cli.siteHttp ?? env.siteHttp ?? null,
+        wampHttp: httpOf(cli, env, null),
         wampRealm: need(cli.siteRealm, '--site-realm'),
         addressRoot: need(cli.addressRoot, '--address-root'),
         accessPolicy: cli.accessPolicy ?? { policy: 'none' },
@@ -70,7 +70,7 @@ export function resolveClientConfig(options: ResolveClientOptions): ClientConfig
     host: hostKey,
     hub: {
       wampServer: cli.siteHub ?? env.siteHub ?? host?.wampServer ?? site.hub.wampServer,
-      wampHttp: cli.siteHttp ?? env.siteHttp ?? host?.wampHttp ?? site.hub.wampHttp,
+      wampHttp: httpOf(cli, env, host?.wampHttp ?? site.hub.wampHttp),
       wampRealm: cli.siteRealm ?? host?.wampRealm ?? site.hub.wampRealm,
       addressRoot: cli.addressRoot ?? site.hub.addressRoot,
       accessPolicy: cli.accessPolicy ?? site.hub.accessPolicy,
@@ -78,4 +78,23 @@ export function resolveClientConfig(options: ResolveClientOptions): ClientConfig
     logLevel,
     rest,
   });
+}
+
+/**
+ * The HTTP bridge to use: the one named at the level (flag, then environment) that names a router,
+ * so a `--site-hub` never goes with the site file's bridge of another router. A hub named without
+ * a bridge gets the bridge beside its WebSocket (`ws://H:P/ws` → `http://H:P/call`), or none (WAMP).
+ */
+function httpOf(cli: { siteHub?: string | undefined; siteHttp?: string | undefined }, env: { siteHub?: string | undefined; siteHttp?: string | undefined }, fromSite: string | null): string | null {
+  for (const level of [cli, env]) {
+    if (level.siteHttp !== undefined) return level.siteHttp;
+    if (level.siteHub !== undefined) return bridgeBesideHub(level.siteHub);
+  }
+  return fromSite;
+}
+
+/** `ws://H:P/ws` → `http://H:P/call`; null for a hub at another path. */
+export function bridgeBesideHub(hub: string): string | null {
+  const m = /^(ws|wss):\/\/([^/]+)\/ws\/?$/.exec(hub);
+  return m === null ? null : `${m[1] === 'wss' ? 'https' : 'http'}://${m[2]}/call`;
 }

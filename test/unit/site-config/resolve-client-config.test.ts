@@ -52,11 +52,24 @@ describe('resolveClientConfig', () => {
       argv: ['--site', 'none', '--site-hub', 'ws://r/ws', '--site-realm', 'r', '--address-root', 'o', 'listen'],
       env: NO_ENV,
     });
-    expect(c).toMatchObject({ siteFile: null, host: null, hub: { wampServer: 'ws://r/ws', wampHttp: null }, rest: ['listen'] });
+    expect(c).toMatchObject({ siteFile: null, host: null, hub: { wampServer: 'ws://r/ws', wampHttp: 'http://r/call' }, rest: ['listen'] });
     expect(() => resolveClientConfig({ argv: ['--site', 'none', '--site-hub', 'ws://r/ws'], env: NO_ENV })).toThrow(ConfigError);
     expect(() => resolveClientConfig({ argv: ['--site', 'none', '--site-hub', 'ws://r/ws'], env: NO_ENV })).toThrow(
       /^--site none needs --site-realm$/,
     );
     expect(() => resolveClientConfig({ argv: ['--site', 'none'], env: NO_ENV })).toThrow(/^--site none needs --site-hub \(or SITE_HUB\)$/);
+  });
+
+  it("never pairs a router named by flag or environment with the site file's HTTP bridge of another router", () => {
+    const base = { hostname: 'laptop' };
+    const hub = (argv: string[], env = NO_ENV) => resolveClientConfig({ argv: ['--site-file', DEPLOY, ...argv], env, ...base }).hub;
+    expect(hub(['--site-hub', 'ws://127.0.0.1:9001/ws'])).toMatchObject({ wampServer: 'ws://127.0.0.1:9001/ws', wampHttp: 'http://127.0.0.1:9001/call' });
+    expect(hub(['--site-hub', 'wss://lab.example.org/ws'])).toMatchObject({ wampHttp: 'https://lab.example.org/call' });
+    // a hub at another path has no known bridge: the client goes over WAMP
+    expect(hub(['--site-hub', 'ws://127.0.0.1:9001/router'])).toMatchObject({ wampHttp: null });
+    // the flag's hub wins over the environment's bridge too
+    expect(hub(['--site-hub', 'ws://cli:1/ws'], parseEnv({ SITE_HTTP: 'http://env/call' }))).toMatchObject({ wampServer: 'ws://cli:1/ws', wampHttp: 'http://cli:1/call' });
+    expect(hub([], parseEnv({ SITE_HUB: 'ws://env:2/ws' }))).toMatchObject({ wampServer: 'ws://env:2/ws', wampHttp: 'http://env:2/call' });
+    expect(hub(['--site-hub', 'ws://cli:1/ws', '--site-http', 'http://other/call'])).toMatchObject({ wampHttp: 'http://other/call' });
   });
 });

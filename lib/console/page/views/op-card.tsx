@@ -6,7 +6,7 @@
 import { useMemo, useState } from 'preact/hooks';
 import type { OpInfo } from '../../../client/agent-api.js';
 import type { OpSessionData } from '../../../client/op-reply.js';
-import { paramFields, paramsFromForm, paramsFromJson } from '../../op-params.js';
+import { paramFields, paramsFromForm, paramsFromJson } from '../../../ops/docstring-params.js';
 import type { ConsoleSession, OpAction } from '../console-session.js';
 import { opCodeText, timeText } from './format.js';
 import { JsonView } from './json-view.js';

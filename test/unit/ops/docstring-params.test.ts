@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { paramFields, paramsFromForm, paramsFromJson } from '../../../lib/console/op-params.js';
+import { paramFields, paramsFromForm, paramsFromJson } from '../../../lib/ops/docstring-params.js';
 
 const DELAY_DOC =
   'delay_task(delay=5, succeed=True)\n\n**Task** (abortable) - Sleep.\n\nArgs:\n    delay (float, optional): Time to wait before returning, in seconds. Defaults to 5.\n    succeed (bool, optional): Whether to return success or not. Defaults to True.';
