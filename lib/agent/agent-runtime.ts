@@ -236,6 +236,15 @@ export class AgentRuntime extends EventEmitter<AgentRuntimeEvents> {
       void this.onJoin(session, isFirstJoin);
     });
     connection.on('leave', (reason, details) => this.onLeave(reason, details.willRetry));
+    // said once per absence, at its first failed attempt, not at every retry
+    let hasSaidUnreachable = false;
+    connection.on('join', () => (hasSaidUnreachable = false));
+    connection.on('unreachable', (reason) => {
+      if (hasSaidUnreachable || this.isShuttingDown) return;
+      hasSaidUnreachable = true;
+      const timeoutS = this.options.crossbarTimeoutS ?? 10;
+      this.logger.warn({ url: this.options.wampUrl, reason }, `router ${this.options.wampUrl} unreachable, retrying${timeoutS > 0 ? ` for ${timeoutS} s` : ''}`);
+    });
     connection.on('closed', (reason) => {
       if (!this.isShuttingDown) {
         this.logger.error({ reason }, 'connection closed for good');
@@ -316,7 +325,7 @@ export class AgentRuntime extends EventEmitter<AgentRuntimeEvents> {
     this.giveUpTimer = this.clock.setTimeout(() => {
       this.giveUpTimer = undefined;
       if (this.session) return;
-      this.logger.fatal({ crossbarTimeoutS: timeoutS }, `no router for ${timeoutS} s; stopping operations and exiting`);
+      this.logger.fatal({ crossbarTimeoutS: timeoutS, url: this.options.wampUrl }, `no router at ${this.options.wampUrl} for ${timeoutS} s; stopping operations and exiting`);
       void this.stopOpsAndFinish(AGENT_EXIT.ROUTER_GONE);
     }, timeoutS * 1000);
   }

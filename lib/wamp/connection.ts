@@ -31,6 +31,8 @@ export interface WampConnectionEvents {
   join: [session: AutobahnSession, isFirstJoin: boolean];
   leave: [reason: string, details: { willRetry: boolean; retryDelayS?: number }];
   closed: [reason: string];
+  /** An attempt that never joined (refused, unreachable); `willRetry` says whether another follows. */
+  unreachable: [reason: string, details: { willRetry: boolean; attempt: number }];
 }
 
 /**
@@ -112,6 +114,7 @@ export class WampConnection extends EventEmitter<WampConnectionEvents> {
           );
         }
         if (wasJoined) this.emit('leave', reason, { willRetry, retryDelayS: details.retry_delay });
+        else this.emit('unreachable', details.reason ?? reason, { willRetry, attempt: this.retryCount });
         if (!willRetry) this.emit('closed', reason);
         return true;
       };
