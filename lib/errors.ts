@@ -79,6 +79,9 @@ export class ConfigError extends OcsError {
   static override readonly URI = 'ocs.error.config';
 }
 
+/** Another live supervisor holds the instance lock: a second system on the same host and state dir. */
+export class InstanceLockedError extends ConfigError {}
+
 export class InternalError extends OcsError {
   static override readonly CODE = 'INTERNAL';
   static override readonly URI = 'ocs.error.internal';
@@ -99,6 +102,8 @@ export const ERROR_CATALOGUE = [
 
 /** Exit code for configuration errors (EX_CONFIG); the supervisor never restarts on it. */
 export const EXIT_CONFIG = 78;
+/** Exit code when another instance holds the lock (EX_TEMPFAIL): not a config error, and not restarted. */
+export const EXIT_LOCKED = 75;
 
 const BY_URI = new Map<string, typeof OcsError>(ERROR_CATALOGUE.map((c) => [c.URI, c]));
 

@@ -22,7 +22,7 @@ function ocsLauncher(): string[] {
 
 /**
  * `ocs agent` entry. The supervisor is opened before the router is reached (a second
- * HostManager on the same state dir and index exits 78 here). SIGINT/SIGTERM stop the manager,
+ * HostManager on the same state dir and index exits 75 here). SIGINT/SIGTERM stop the manager,
  * and with it the children, while the agent is still on the router, then leave; a second
  * SIGINT/SIGTERM (more than a second after the first) SIGKILLs every child group and exits 1.
  * SIGHUP reloads the site file.

@@ -1,5 +1,5 @@
 import type { CliContext } from './main.js';
-import { ConfigError, EXIT_CONFIG } from '../errors.js';
+import { ConfigError, EXIT_CONFIG, EXIT_LOCKED, InstanceLockedError } from '../errors.js';
 import { createRootLogger } from '../log.js';
 import { readEnv } from '../site-config/env.js';
 import { resolveAgentConfig } from '../site-config/resolve-agent-config.js';
@@ -44,7 +44,7 @@ export async function runAgentCommand(argv: string[], ctx: CliContext): Promise<
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`ocs agent: ${err.message}\n`);
-      return EXIT_CONFIG;
+      return err instanceof InstanceLockedError ? EXIT_LOCKED : EXIT_CONFIG;
     }
     throw err;
   }

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { CliContext } from './main.js';
 import { parseErrorLine } from './parse-error.js';
-import { ConfigError, EXIT_CONFIG } from '../errors.js';
+import { ConfigError, EXIT_CONFIG, EXIT_LOCKED } from '../errors.js';
 import { childEnv, readEnv } from '../site-config/env.js';
 import { IDENTITY_KEY_FILE_NAME, IDENTITY_KEY_FILE_VAR, agentTicket, ensureIdentityKey } from '../site-config/identities.js';
 import { resolveClientConfig } from '../site-config/resolve-client-config.js';
@@ -124,8 +124,17 @@ async function up(values: Record<string, string | boolean | undefined>): Promise
     });
     child.stdout!.pipe(hmLog, { end: false });
     child.stderr!.pipe(hmLog, { end: false });
-    const exited = new Promise<ChildExit>((res) => child.once('exit', (code, signal) => res({ code, signal })));
-    return { child, exited };
+    // its last plain stderr line says why it ended (a lock held by another HostManager, say)
+    const run: RunningChild = { child, exited: Promise.resolve({ code: null, signal: null }), lastStderrLine: '' };
+    let pending = '';
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = (pending + chunk).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) if (line.trim() !== '' && !line.startsWith('{')) run.lastStderrLine = line.trim();
+    });
+    const stderrEnded = new Promise<void>((res) => child.stderr!.once('close', () => res()));
+    run.exited = new Promise<ChildExit>((res) => child.once('exit', (code, signal) => void stderrEnded.then(() => res({ code, signal }))));
+    return run;
   };
   let hmRun = startHostManager();
   say(`starting ${hm.instanceId} (${HOST_MANAGER_CLASS}, pid ${hmRun.child.pid}); its log: ${hmLogPath}`);
@@ -134,6 +143,8 @@ async function up(values: Record<string, string | boolean | undefined>): Promise
   const seen = new Set<string>();
   // Its own start is announced above; the progress lines are the agents it brings up.
   const hmAddress = `${hub.addressRoot}.${hm.instanceId}`;
+  const ownIds = new Set(config.site.hosts[hostKey]!.agentInstances.filter((i) => i.instanceId !== hm.instanceId).map((i) => i.instanceId));
+  let othersHeard = 0;
   watcher.on('join', (session) => {
     void session.subscribe(
       `${hub.addressRoot}..feeds.heartbeat`,
@@ -142,7 +153,10 @@ async function up(values: Record<string, string | boolean | undefined>): Promise
         const address = typeof feed?.agent_address === 'string' ? feed.agent_address : undefined;
         if (!address || seen.has(address) || address === hmAddress) return;
         seen.add(address);
-        say(`up: ${address.slice(hub.addressRoot.length + 1)} (${String(feed?.agent_class ?? '?')})`);
+        const id = address.slice(hub.addressRoot.length + 1);
+        // agents of other systems on a shared router are not this command's to announce as up
+        if (ownIds.has(id)) say(`up: ${id} (${String(feed?.agent_class ?? '?')})`);
+        else if (othersHeard++ < MAX_OTHERS_LISTED) say(`also on the router, not started here: ${id} (${String(feed?.agent_class ?? '?')})`);
       },
       { match: 'wildcard' },
     );
@@ -172,6 +186,12 @@ async function up(values: Record<string, string | boolean | undefined>): Promise
     const exitCode = exitCodeOf(first.exit);
     if (first.exit.code === 0) {
       say(`${hm.instanceId} ended (${describeExit(first.exit)}); see ${hmLogPath}`);
+      break;
+    }
+    if (first.exit.code === EXIT_LOCKED) {
+      // a second system on this host: the first keeps running; say why and leave it alone
+      say(`${hm.instanceId} not started: ${hmRun.lastStderrLine.replace(/^ocs agent: /, '') || `exit ${EXIT_LOCKED}`}`);
+      code = EXIT_LOCKED;
       break;
     }
     const delayMs = first.exit.code === EXIT_CONFIG ? null : restarts.next(Date.now());
@@ -207,6 +227,7 @@ interface ChildExit {
 interface RunningChild {
   child: ChildProcess;
   exited: Promise<ChildExit>;
+  lastStderrLine: string;
 }
 
 /** `killed by SIGKILL, exit 137` or `exit 3`, with the status a shell reports. */
@@ -221,6 +242,8 @@ export function exitCodeOf(exit: ChildExit): number {
   return exit.code ?? 1;
 }
 
+/** Agents of other systems named at most, so a busy shared router does not flood the terminal. */
+const MAX_OTHERS_LISTED = 20;
 const RESTART_LIMIT = 5;
 const RESTART_WINDOW_MS = 60_000;
 const RESTART_DELAYS_MS = [1000, 2000, 4000, 8000];

@@ -1,7 +1,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import { ConfigError } from '../errors.js';
+import { ConfigError, InstanceLockedError } from '../errors.js';
 import type { ProcIdentity } from './proc-identity.js';
 
 /**
@@ -79,7 +79,7 @@ export class InstanceLock {
           if (holder.pid === owner.pid && holder.startTicks === owner.startTicks) {
             throw new ConfigError(`supervisor lock ${path} is already held by this process`, { details: { path } });
           }
-          throw new ConfigError(`another supervisor (pid ${holder.pid}) holds ${path}; stop it first or use another instance index`, {
+          throw new InstanceLockedError(`another HostManager (pid ${holder.pid}) holds ${path}; stop it first or use another instance index`, {
             details: { path, holderPid: holder.pid },
           });
         }

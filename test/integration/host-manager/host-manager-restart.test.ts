@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EXIT_CONFIG } from '../../../lib/errors.js';
+import { EXIT_LOCKED } from '../../../lib/errors.js';
 import { spawnOcs } from '../../helpers/agent-process.js';
 import { startTestRouter, type TestRouter } from '../../helpers/router.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -42,7 +42,7 @@ describe('HostManager agent: restarts of the HostManager itself (real processes)
     await waitFor(() => pids.every((pid) => !isAlive(pid)), { what: 're-adopted agents stopped' });
   });
 
-  it('refuses a second HostManager on the same state dir and index (exit 78); another index runs', async () => {
+  it('refuses a second HostManager on the same state dir and index (exit 75, not the config error 78), naming the holder; another index runs', async () => {
     const site = writeHmSite(router, [], { hmId: 'hm-a' });
     const other = (id: string, index: number) => ({
       'agent-class': 'HostManager',
@@ -57,11 +57,11 @@ describe('HostManager agent: restarts of the HostManager itself (real processes)
     ]);
     await startHostManager(site, 'hm-a');
     const second = spawnOcs(['agent', '--site-file', site.file, '--site-host', 'localhost', '--instance-id', 'hm-b']);
-    expect(await second.exited).toBe(EXIT_CONFIG);
+    expect(await second.exited).toBe(EXIT_LOCKED);
     // 'exit' can come before the last stderr chunk is read: read stderr to its end first.
     const stderr = second.child.stderr!;
     if (!stderr.readableEnded) await new Promise((r) => stderr.once('end', r));
-    expect(second.stderr()).toMatch(/sup-00\.lock/);
+    expect(second.stderr()).toMatch(/^ocs agent: another HostManager \(pid \d+\) holds \S+sup-00\.lock; stop it first or use another instance index$/m);
     await startHostManager(site, 'hm-c');
     const client = await connect(site, 'hm-c');
     const d = await waitData(client, (x) => x.supervisor['index'] === 1, 'index 1 running');
