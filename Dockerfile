@@ -1,6 +1,6 @@
 # The ocs-ts image: one agent per container. A service sets INSTANCE_ID (and SITE_HUB,
 # SITE_HTTP, SITE_HOST) and mounts its site file at /config/default.yaml.
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
@@ -11,7 +11,7 @@ COPY agents ./agents
 COPY test ./test
 RUN npm run build
 
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 ENV NODE_ENV=production \
     OCS_CONFIG_DIR=/config
 WORKDIR /app

@@ -3,6 +3,7 @@ import type { AgentRuntime } from '../../lib/agent/agent-runtime.js';
 import type { Feed } from '../../lib/feeds/feed.js';
 import type { OpSession } from '../../lib/ops/op-session.js';
 import { unixSeconds, type Clock, systemClock } from '../../lib/clock.js';
+import { WampFloat } from '../../lib/wamp/float.js';
 import type { FakeDataArgs } from './config.js';
 
 type OpResult = [boolean, string];
@@ -116,7 +117,7 @@ export class FakeDataAgent {
       });
       nextTimestampS += nData / this.sampleRateHz;
       this.feed.publishMessage({ block_name: 'temps', timestamps, data });
-      Object.assign(session.data, { fields, timestamp: timestamps[timestamps.length - 1] });
+      Object.assign(session.data, { fields: floatValues(fields), timestamp: new WampFloat(timestamps[timestamps.length - 1]!) });
       if (params.test_mode) break;
     }
     this.feed.flushBuffer();
@@ -134,11 +135,11 @@ export class FakeDataAgent {
   }
 
   async countSeconds(session: OpSession): Promise<OpResult> {
-    session.data = { counter: 0, last_update: this.nowS() };
+    session.data = { counter: 0, last_update: new WampFloat(this.nowS()) };
     session.setStatus('running');
     while (session.status === 'running') {
       await session.sleep(1000);
-      session.data['last_update'] = this.nowS();
+      session.data['last_update'] = new WampFloat(this.nowS());
       session.data['counter'] = (session.data['counter'] as number) + 1;
     }
     return [true, 'Exited on request.'];
@@ -158,12 +159,13 @@ export class FakeDataAgent {
 
   async delayTask(session: OpSession, params: z.infer<typeof DelayParamsSchema>): Promise<OpResult> {
     const t0S = this.nowS();
-    session.data = { requested_delay: params.delay, delay_so_far: 0 };
+    // floats stay floats on the wire, as OCS's Python sends them (a delay of 1 is 1.0)
+    session.data = { requested_delay: new WampFloat(params.delay), delay_so_far: new WampFloat(0) };
     session.setStatus('running');
     let soFarS = 0;
     while (session.status === 'running') {
       soFarS = this.nowS() - t0S;
-      session.data['delay_so_far'] = soFarS;
+      session.data['delay_so_far'] = new WampFloat(soFarS);
       const sleepS = Math.min(0.5, params.delay - soFarS);
       if (sleepS < 0) break;
       await session.sleep(sleepS * 1000);
@@ -180,4 +182,9 @@ export class FakeDataAgent {
 
 function uniform(): number {
   return Math.random() * 2 - 1;
+}
+
+/** Values that are floats in OCS's FakeDataAgent, marked so that a whole number still goes out as `1.0`. */
+function floatValues(values: Record<string, number>): Record<string, WampFloat> {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, new WampFloat(v)]));
 }

@@ -20,6 +20,7 @@ import { Supervisor, type ChildResult, type InitReport, type SupervisorOptions, 
 import type { Ids } from '../../lib/supervisor/verb-params.js';
 import type { HostManagerArgs } from './config.js';
 import { buildEntries, type EntryContext, type SkippedEntry } from './entries.js';
+import type { ChildStateEntry } from '../../lib/supervisor/child-view.js';
 import type { HostManagerMetrics } from './hm-metrics.js';
 import { ChildLiveness } from './liveness.js';
 import { OrchestratorBinding } from './orchestrator-binding.js';
@@ -129,6 +130,11 @@ const HISTORY_IN_DATA = 50;
 /** A child's own ticket under agent identities (OCS_AGENT_TICKET). */
 function ticketEnv(key: string): (id: string) => Record<string, string> {
   return (id) => ({ [AGENT_TICKET_VAR]: agentTicket(key, id) });
+}
+
+/** A site instance this HostManager does not run, as a `child_states` entry (OCS: operable false, down). */
+function skippedChildState(s: SkippedEntry): ChildStateEntry & { reason: string } {
+  return { instance_id: s.id, agent_class: s.agentClass, next_action: 'down', target_state: s.target, stability: 1, operable: false, restart_required: false, state: CHILD_STATES.UNKNOWN, reason: s.reason };
 }
 
 /** `fake-data1` → `fake_data1`: the child's field prefix in the child_states feed. */
@@ -487,7 +493,8 @@ export class HostManager {
     const st = sup.status(HISTORY_IN_DATA);
     session.data = {
       supervisor: { instance_id: this.options.instanceId, host: this.options.hostKey, ...st.supervisor },
-      child_states: st.child_states,
+      // as OCS's HostManager: an instance it cannot run is listed, not operable (ocsbow shows it)
+      child_states: [...st.child_states, ...this.skipped.map(skippedChildState)],
       services: st.services,
       orphans: st.orphans,
       config_parse_status: { '[SCF]': this.configStatus },

@@ -29,6 +29,9 @@ export const ENV_SITE_DIGEST = 'OCS_SITE_DIGEST';
 
 export interface SkippedEntry {
   id: string;
+  agentClass: string;
+  /** the target its `manage` asks for; shown, never acted on */
+  target: 'up' | 'down';
   reason: string;
 }
 
@@ -66,11 +69,11 @@ export function buildEntries(site: SiteConfig, ctx: EntryContext): EntriesPlan {
     const id = inst.instanceId;
     if (id === ctx.selfInstanceId || inst.manage === 'ignore') continue;
     if (inst.manage === 'docker/up' || inst.manage === 'docker/down') {
-      skipped.push({ id, reason: `manage ${inst.manage}: docker entries are not run by this HostManager` });
+      skipped.push({ id, agentClass: `[d]${inst.agentClass}`, target: inst.manage === 'docker/up' ? 'up' : 'down', reason: `manage ${inst.manage}: docker entries are not run by this HostManager` });
       continue;
     }
     if (ctx.knownClasses !== null && !ctx.knownClasses.has(inst.agentClass)) {
-      skipped.push({ id, reason: `unknown agent class '${inst.agentClass}' (not operable)` });
+      skipped.push({ id, agentClass: inst.agentClass, target: inst.manage === 'host/down' || inst.manage === 'on-demand' ? 'down' : 'up', reason: `unknown agent class '${inst.agentClass}' (not operable)` });
       continue;
     }
     entries.push({

@@ -228,7 +228,20 @@ async def scenario_password(s):
     emit(step='password-wait', status=r.status, success=r.session['success'])
 
 
+async def scenario_data_floats(s):
+    # OCSClient sends 1.0 for a float param; the session data must carry floats back, not ints
+    await s.call(ADDRESS + '.ops', 'start', 'delay_task', {'delay': 1.0})
+    r = OCSReply(*await s.call(ADDRESS + '.ops', 'wait', 'delay_task', {}, timeout=10))
+    d = r.session['data']
+    a = OCSReply(*await s.call(ADDRESS + '.ops', 'status', 'acq', {}))
+    ad = a.session['data']
+    emit(step='data-floats', requested_delay=type(d['requested_delay']).__name__, requested_delay_value=d['requested_delay'],
+         delay_so_far=type(d['delay_so_far']).__name__, acq_timestamp=type(ad.get('timestamp')).__name__,
+         acq_fields=sorted({type(v).__name__ for v in ad.get('fields', {}).values()}))
+
+
 SCENARIOS = {
+    'data-floats': scenario_data_floats,
     'password': scenario_password,
     'ops-flow': scenario_ops_flow,
     'param-error': scenario_param_error,

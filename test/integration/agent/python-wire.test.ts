@@ -88,4 +88,10 @@ describe('FakeDataAgent on the wire, seen from python3-autobahn', () => {
     expect(run.failure).toBeUndefined();
     expect(run.step('feed')).toMatchObject({ record: true, agg_params: { frame_length: 60 }, value_types: ['float'], blocks: ['temps'] });
   });
+
+  it('keeps floats floats in session data: a delay of 1.0 comes back 1.0, times and values as floats', async () => {
+    const run = await runOcsFlow('data-floats', target);
+    expect(run.failure).toBeUndefined();
+    expect(run.step('data-floats')).toEqual({ step: 'data-floats', requested_delay: 'float', requested_delay_value: 1, delay_so_far: 'float', acq_timestamp: 'float', acq_fields: ['float'] });
+  });
 });

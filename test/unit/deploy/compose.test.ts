@@ -83,12 +83,12 @@ function composeCommand(): string[] | undefined {
 }
 
 describe('docker-compose.yml', () => {
-  it('runs crossbar (with the console files), the registry, fake data, the InfluxDB publisher, InfluxDB, Prometheus and Grafana', () => {
-    expect(Object.keys(services).sort()).toEqual(['console-assets', 'crossbar', 'fake-data1', 'grafana', 'influxdb', 'influxdb-publisher', 'prometheus', 'registry']);
+  it('runs crossbar (with the console files), the registry, fake data, a HostManager, the InfluxDB publisher, InfluxDB, Prometheus and Grafana', () => {
+    expect(Object.keys(services).sort()).toEqual(['console-assets', 'crossbar', 'fake-data1', 'grafana', 'hm-docker', 'influxdb', 'influxdb-publisher', 'prometheus', 'registry']);
     expect(services['crossbar']!.image).toMatch(/^crossbario\/crossbar:/);
     expect(services['influxdb']!.image).toBe('influxdb:1.8');
     expect(services['grafana']!.image).toMatch(/^grafana\/grafana(-oss)?:/);
-    expect(agentServices.map(([name]) => name).sort()).toEqual(['fake-data1', 'influxdb-publisher', 'registry']);
+    expect(agentServices.map(([name]) => name).sort()).toEqual(['fake-data1', 'hm-docker', 'influxdb-publisher', 'registry']);
   });
 
   it('builds every agent service from the Dockerfile of this repository', () => {
@@ -99,7 +99,9 @@ describe('docker-compose.yml', () => {
       expect(service.init, name).toBe(true);
     }
     const dockerfile = read('Dockerfile');
-    expect(dockerfile).toMatch(/^FROM node:20[\w.-]* AS build$/m);
+    // Node 22 LTS is the baseline (autobahn-js 26 declares node >= 22), in both stages
+    expect(dockerfile).toMatch(/^FROM node:22[\w.-]* AS build$/m);
+    expect(dockerfile.match(/^FROM node:(\d+)/gm)).toEqual(['FROM node:22', 'FROM node:22']);
     expect(dockerfile).toMatch(/^RUN npm ci\b/m);
     expect(dockerfile).toMatch(/^RUN npm run build$/m);
     expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "dist\/bin\/ocs\.js", "agent"\]$/m);
@@ -129,6 +131,28 @@ describe('docker-compose.yml', () => {
     for (const [name, service] of Object.entries(services)) {
       for (const dep of dependsOn(service)) expect(Object.keys(services), `${name} depends on ${dep}`).toContain(dep);
     }
+  });
+
+  it('checks the health of crossbar and InfluxDB, and starts what needs them once they are healthy', () => {
+    const check = (name: string) => (services[name] as { healthcheck?: { test: string[] } }).healthcheck?.test.join(' ') ?? '';
+    expect(check('crossbar')).toContain('http://127.0.0.1:8001/info');
+    expect(check('influxdb')).toContain('SHOW DATABASES');
+    const condition = (name: string, dep: string) => ((services[name]!.depends_on ?? {}) as Record<string, { condition?: string }>)[dep]?.condition;
+    for (const [name] of agentServices) expect(condition(name, 'crossbar'), name).toBe('service_healthy');
+    expect(condition('influxdb-publisher', 'influxdb')).toBe('service_healthy');
+    expect(condition('grafana', 'influxdb')).toBe('service_healthy');
+  });
+
+  it("runs a HostManager whose host's agents are its children, so the Supervisor dashboard has data", () => {
+    const site = parseYaml(read('site-config/docker.yaml')) as { hosts: Record<string, { 'agent-instances': Array<SiteInstance & { manage?: string }> }> };
+    const env = envOf(services['hm-docker']!);
+    const host = site.hosts[env['SITE_HOST']!]!['agent-instances'];
+    expect(host.find((i) => i['instance-id'] === 'hm-docker')!['agent-class']).toBe('HostManager');
+    expect(host.filter((i) => i.manage === 'host/up').map((i) => i['instance-id'])).toEqual(['fake-data2']);
+    expect(read('site-config/prometheus/prometheus.yml')).toContain("targets: ['hm-docker:9102']");
+    // every agent the README's docker section names runs
+    const docs = read('README.md').slice(read('README.md').indexOf('## Deployment with docker compose'));
+    for (const id of ['registry', 'fake-data1', 'fake-data2', 'hm-docker', 'influxdb-publisher']) expect(docs.slice(0, 1200), id).toContain(id);
   });
 
   it('mounts only host paths that exist and declares every named volume', () => {

@@ -151,6 +151,18 @@ describe('HostManager: manager and update', () => {
       restart_required: false,
       state: 'STARTING',
     });
+    // an instance it cannot run is listed as OCS lists it: not operable, down, with the reason
+    expect(data.child_states.find((c) => c['instance_id'] === 'mystery')).toEqual({
+      instance_id: 'mystery',
+      agent_class: 'MysteryAgent',
+      next_action: 'down',
+      target_state: 'up',
+      stability: 1,
+      operable: false,
+      restart_required: false,
+      state: 'UNKNOWN',
+      reason: "unknown agent class 'MysteryAgent' (not operable)",
+    });
     expect(data.config_parse_status).toEqual({ '[SCF]': [true, expect.any(Number), ''] });
     expect(data.skipped).toEqual({ boxed: expect.stringContaining('docker'), mystery: expect.stringContaining("unknown agent class 'MysteryAgent'") });
     expect(data.supervisor).toMatchObject({ instance_id: HM, host: 'h1', allow_exec: false, reconciled: true });

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { OPERATIONS_RATE_PER_S, RegistryAgent, SESSION_DATA_MAX_AGE_MS, type RegistryHost } from '../../../agents/registry/agent.js';
 import { RegistryArgsSchema, type RegistryArgs } from '../../../agents/registry/config.js';
 import { Feed } from '../../../lib/feeds/feed.js';
+import { formatFeedMessage } from '../../../lib/influx/line-protocol.js';
 import type { EncodedSession } from '../../../lib/ops/op-session.js';
 import type { AfterPendingInput } from '../../../lib/registry/after-pending-input.js';
 import { OpTable } from '../../../lib/ops/op-table.js';
@@ -295,6 +296,26 @@ describe('RegistryAgent', () => {
     }
     expect(operations()).toHaveLength(5);
     expect(operations().slice(3).map((p) => Object.keys(p.message)[0])).toEqual(['observatory_a_acq', 'observatory_b_acq']);
+  });
+
+  it("groups an agent's op blocks in one publication, which every consumer reads as OCS's one publication per block", async () => {
+    beat(`${ROOT}.a`, { acq: 3, count: 1, delay_task: 5 });
+    await vi.advanceTimersByTimeAsync(0);
+    const grouped = operations().at(-1)!;
+    const message = JSON.parse(JSON.stringify(grouped.message)) as Record<string, { block_name: string; data: Record<string, unknown[]>; timestamps: number[] }>;
+    expect(Object.keys(message)).toEqual(['observatory_a_acq', 'observatory_a_count', 'observatory_a_delay_task']);
+    // OCS sends each block alone; consumers (the InfluxDB publisher, OCS's aggregator) take a
+    // message block by block, each block on its own (its name, its fields, its timestamps)
+    const feed = { agent_address: REGISTRY, feed_name: 'agent_operations' };
+    const oneByOne = Object.entries(message).flatMap(([name, block]) => formatFeedMessage({ [name]: block }, feed).lines);
+    const together = formatFeedMessage(message, feed);
+    expect(together.issues).toEqual([]);
+    expect(together.lines).toEqual(oneByOne);
+    expect(together.lines).toHaveLength(3);
+    for (const block of Object.values(message)) {
+      expect(Object.keys(block.data)).toEqual([block.block_name]);
+      expect(block.timestamps).toHaveLength(1);
+    }
   });
 
   it('paces agent_operations so a burst of changes or a republish never floods the router', async () => {
