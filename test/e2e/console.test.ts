@@ -170,7 +170,10 @@ describe('web console (served by ocs up, in chromium)', () => {
     const panel = page.getByTestId('agent-panel');
     await panel.waitFor({ timeout: 20_000 });
     expect(await panel.getAttribute('data-instance-id')).toBe('fake-data1');
-    await page.getByTestId('op-acq').waitFor({ timeout: 20_000 });
+    // the sessions are read again after the reload (status polls); delay_task has none since its
+    // refused start (OCS clears a done session before it checks the params of the next start)
+    await expect.poll(() => page.getByTestId('op-acq').getByTestId('op-status').textContent(), { timeout: 20_000 }).toBe('running');
+    await expect.poll(() => page.getByTestId('op-count').getByTestId('op-status').textContent(), { timeout: 10_000 }).toBe('running');
     const shot = join(up.stateDir, 'console.png');
     await page.screenshot({ path: shot });
     // OCS_CONSOLE_SCREENSHOT=1 refreshes the README's picture from this run
