@@ -21,6 +21,7 @@ import type { Ids } from '../../lib/supervisor/verb-params.js';
 import type { HostManagerArgs } from './config.js';
 import { buildEntries, type EntryContext, type SkippedEntry } from './entries.js';
 import type { ChildStateEntry } from '../../lib/supervisor/child-view.js';
+import { markFloats } from '../../lib/ops/session-data.js';
 import type { HostManagerMetrics } from './hm-metrics.js';
 import { ChildLiveness } from './liveness.js';
 import { OrchestratorBinding } from './orchestrator-binding.js';
@@ -491,7 +492,8 @@ export class HostManager {
     const sup = this.sup;
     if (session === null || sup === null) return;
     const st = sup.status(HISTORY_IN_DATA);
-    session.data = {
+    // times and durations go out as floats, as OCS's Python sends them
+    session.data = markFloats({
       supervisor: { instance_id: this.options.instanceId, host: this.options.hostKey, ...st.supervisor },
       // as OCS's HostManager: an instance it cannot run is listed, not operable (ocsbow shows it)
       child_states: [...st.child_states, ...this.skipped.map(skippedChildState)],
@@ -501,7 +503,7 @@ export class HostManager {
       skipped: Object.fromEntries(this.skipped.map((s) => [s.id, s.reason])),
       registry: this.liveness.status(),
       history: st.history.map(historyView),
-    };
+    });
     if (session.status === 'running') session.degraded = this.isDegraded();
   }
 

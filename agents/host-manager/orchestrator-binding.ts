@@ -9,6 +9,7 @@ import type { Feed } from '../../lib/feeds/feed.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
 import type { OpResult } from '../../lib/ops/op-table.js';
 import type { OpSession } from '../../lib/ops/op-session.js';
+import { markFloats } from '../../lib/ops/session-data.js';
 import {
   HELD_STATES,
   Orchestrator,
@@ -284,7 +285,7 @@ export class OrchestratorBinding {
     const session = this.session;
     const orch = this.orch;
     if (session === null || orch === null || session.status === 'done') return;
-    session.data = { ...orch.view(), actions: [...this.actions] };
+    session.data = markFloats({ ...orch.view(), actions: [...this.actions] });
   }
 
   // ---------------------------------------------------------------------------------------

@@ -59,3 +59,28 @@ function safeObject(obj: Record<string, unknown>, path: string, depth: number): 
   }
   return out;
 }
+
+/**
+ * Time and duration fields that are floats in OCS's Python: `*_s`, `*_at`, `since`, `at`,
+ * `time`, `*_until`, `*_since`, `timestamp`, `last_update`.
+ */
+export function isFloatKey(key: string): boolean {
+  return /(_s|_at|_until|_since)$/.test(key) || key === 'since' || key === 'at' || key === 'time' || key === 'timestamp' || key === 'last_update';
+}
+
+/**
+ * A copy of `data` in which every number under a key `isFloat` accepts (at any depth) is marked
+ * as a float for the wire (WampFloat), so a whole second goes out as `1700000000.0`, as Python
+ * sends it. Counts and codes under other keys stay integers.
+ */
+export function markFloats<T>(data: T, isFloat: (key: string) => boolean = isFloatKey): T {
+  const walk = (value: unknown, key: string | null, depth: number): unknown => {
+    if (typeof value === 'number') return key !== null && isFloat(key) && Number.isFinite(value) ? new WampFloat(value) : value;
+    if (value === null || typeof value !== 'object' || value instanceof WampFloat || depth > MAX_DEPTH) return value;
+    if (Array.isArray(value)) return value.map((v) => walk(v, key, depth + 1));
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = walk(v, k, depth + 1);
+    return out;
+  };
+  return walk(data, null, 0) as T;
+}

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { WampFloat } from '../../../lib/wamp/float.js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
 import { EXEC_DISABLED, HostManager, MANAGER_NOT_RUNNING, OP_PRIVS } from '../../../agents/host-manager/agent.js';
@@ -163,6 +164,10 @@ describe('HostManager: manager and update', () => {
       state: 'UNKNOWN',
       reason: "unknown agent class 'MysteryAgent' (not operable)",
     });
+    // times go out as floats, as OCS's Python sends them (a whole second too)
+    const services = (session!.data as { services: Record<string, Record<string, unknown>> }).services;
+    expect(services['fake-data1']!['since']).toBeInstanceOf(WampFloat);
+    expect(services['fake-data1']!['restarts']).toBe(0);
     expect(data.config_parse_status).toEqual({ '[SCF]': [true, expect.any(Number), ''] });
     expect(data.skipped).toEqual({ boxed: expect.stringContaining('docker'), mystery: expect.stringContaining("unknown agent class 'MysteryAgent'") });
     expect(data.supervisor).toMatchObject({ instance_id: HM, host: 'h1', allow_exec: false, reconciled: true });
