@@ -1,5 +1,5 @@
 /**
- * No double start over 50 randomized kill/restart rounds, with real processes: three
+ * No double start over 25 randomized kill/restart rounds, with real processes: three
  * HostManagers as pseudo-hosts on one embedded router (`ocs router`, a process of its own) and one
  * cluster service. Each round picks, with a seeded random source, one of: SIGKILL of a live
  * host's HostManager and its children, an orderly stop (SIGTERM) of a live host (the holder half
@@ -11,7 +11,10 @@
  * exactly one per round that took the holder down, and none otherwise; a sampler reads /proc
  * every 100 ms and records the most copies of the agent ever seen at once, which must be 1.
  *
- * To keep 50 rounds within a few minutes on two cores, the Registry expires agents after 3 s
+ * The same algorithm runs 150 rounds per seed on a fake clock in
+ * test/unit/orchestrator/orchestrator-random.test.ts; here the rounds are the real processes,
+ * signals, history files and /proc, so 25 of them (about 80 s) cover what only real processes
+ * show. To keep them short on two cores, the Registry expires agents after 3 s
  * (instead of 5 s) and the HostManagers use a 2 s grace and a 1 s ready period: the same
  * algorithm on shorter timers. The failover time with the real expiry is asserted in
  * orchestrator-cluster.test.ts and measured by the orchestrator benchmark.
@@ -22,7 +25,7 @@ import { assertBuilt } from '../integration/supervisor/process-fixtures.js';
 import { Cluster, HOSTS } from '../integration/orchestrator/cluster-fixtures.js';
 import { seededRandom } from '../helpers/random.js';
 
-const ROUNDS = 50;
+const ROUNDS = 25;
 const SEED = 20_240_601;
 const SETTLE_TIMEOUT_MS = 45_000;
 
@@ -72,6 +75,6 @@ describe('orchestrator: randomized kill/restart rounds (real processes)', () => 
     }
     expect(cluster.mostCopies, log.join('\n')).toBe(1);
     // The rounds exercised failovers (the holder is the target of about a third of them).
-    expect(holderLosses, log.join('\n')).toBeGreaterThanOrEqual(10);
+    expect(holderLosses, log.join('\n')).toBeGreaterThanOrEqual(4);
   });
 });

@@ -10,7 +10,8 @@ const SERVICES: Record<string, ServiceDeclaration> = {
   pair: { instances: 1, hosts: ['h3', 'h4'], placement: 'nodes-order', globalExpect: 'started' },
 };
 const TOTAL_INSTANCES = Object.values(SERVICES).reduce((n, s) => n + s.instances, 0);
-const ROUNDS = 50;
+/** Three times the real-process rounds of test/e2e/orchestrator-rounds.test.ts, on a fake clock. */
+const ROUNDS = 150;
 /** After a heal: a publish interval, a registry poll, the stop, ticks. */
 const DUPLICATE_WINDOW_MS = 4500;
 
@@ -48,7 +49,7 @@ function expectConverged(sim: ClusterSim): void {
 }
 
 describe('Orchestrator (randomized)', () => {
-  it.each([1, 7, 20240611])('never runs more instances than declared over 50 kill/restart rounds (seed %i)', (seed) => {
+  it.each([1, 7, 20240611])(`never runs more instances than declared over ${ROUNDS} kill/restart rounds (seed %i)`, (seed) => {
     const sim = newSim(seed);
     const random = seededRandom(seed ^ 0x5eed);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
