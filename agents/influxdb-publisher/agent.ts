@@ -5,6 +5,7 @@ import { InfluxPublisher, type InfluxConnection, type InfluxPublisherArgs, type 
 import type { InfluxWriterStats } from '../../lib/influx/influx-writer.js';
 import type { OpResult } from '../../lib/ops/op-table.js';
 import type { OpSession } from '../../lib/ops/op-session.js';
+import { markFloats } from '../../lib/ops/session-data.js';
 
 /** The parts of AgentRuntime the publisher uses. */
 export type InfluxDBAgentHost = Pick<AgentRuntime, 'logger' | 'registerProcess' | 'subscribe'>;
@@ -91,16 +92,16 @@ export class InfluxDBAgent {
 
   private async record(session: OpSession, params: z.infer<typeof RecordParamsSchema>): Promise<OpResult> {
     this.recordSession = session;
-    session.data = { ...this.publisher.sessionData() };
+    session.data = markFloats({ ...this.publisher.sessionData() });
     session.setStatus('running');
     try {
       while (await session.sleep(SESSION_DATA_INTERVAL_MS)) {
-        session.data = { ...this.publisher.sessionData() };
+        session.data = markFloats({ ...this.publisher.sessionData() });
         if (params.test_mode) break;
       }
     } finally {
       this.recordSession = undefined;
-      session.data = { ...this.publisher.sessionData() };
+      session.data = markFloats({ ...this.publisher.sessionData() });
     }
     return [true, 'Aggregation has ended'];
   }

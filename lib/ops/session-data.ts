@@ -61,11 +61,11 @@ function safeObject(obj: Record<string, unknown>, path: string, depth: number): 
 }
 
 /**
- * Time and duration fields that are floats in OCS's Python: `*_s`, `*_at`, `since`, `at`,
- * `time`, `*_until`, `*_since`, `timestamp`, `last_update`.
+ * Time and duration fields that are floats in OCS's Python: `*_s`, `*_at`, `*_time`, `since`,
+ * `at`, `time`, `*_until`, `*_since`, `timestamp`, `last_update`.
  */
 export function isFloatKey(key: string): boolean {
-  return /(_s|_at|_until|_since)$/.test(key) || key === 'since' || key === 'at' || key === 'time' || key === 'timestamp' || key === 'last_update';
+  return /(_s|_at|_time|_until|_since)$/.test(key) || key === 'since' || key === 'at' || key === 'time' || key === 'timestamp' || key === 'last_update';
 }
 
 /**

@@ -22,7 +22,7 @@ describe('markFloats', () => {
   });
 
   it('knows the float keys by name', () => {
-    expect(['since', 'at', 'time', 'timestamp', 'last_update', 'uptime_s', 'heartbeat_at', 'maintenance_until', 'failing_since'].every(isFloatKey)).toBe(true);
-    expect(['restarts', 'pid', 'code', 'attempt', 'op_code', 'status'].some(isFloatKey)).toBe(false);
+    expect(['since', 'at', 'time', 'timestamp', 'last_update', 'uptime_s', 'heartbeat_at', 'maintenance_until', 'failing_since', 'last_write_time'].every(isFloatKey)).toBe(true);
+    expect(['restarts', 'pid', 'code', 'attempt', 'op_code', 'status', 'written_points'].some(isFloatKey)).toBe(false);
   });
 });
