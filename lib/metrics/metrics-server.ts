@@ -72,11 +72,11 @@ export interface MetricsServer {
 }
 
 /** Writes one scrape of `registry` as the response (500 with a log line when collecting fails). */
-export function writeMetrics(registry: Registry, res: ServerResponse, logger: Logger): void {
+export function writeMetrics(registry: Registry, res: ServerResponse, logger: Logger, extraText?: () => string): void {
   registry.metrics().then(
     (body) => {
       res.writeHead(200, { 'content-type': registry.contentType });
-      res.end(body);
+      res.end(extraText === undefined ? body : `${body}${extraText()}`);
     },
     (err: unknown) => {
       logger.error({ err }, 'collecting metrics failed');

@@ -10,7 +10,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { createMetricsRegistry, writeMetrics } from '../metrics/metrics-server.js';
-import { registerRouterMetrics } from './router-metrics.js';
+import { callLatencyText, registerRouterMetrics, type RouterCounters } from './router-metrics.js';
 import type { AddressInfo, Socket } from 'node:net';
 import { silentLogger, type Logger } from '../log.js';
 import type { RouterConfig, RouterConfigInput } from './config.js';
@@ -117,7 +117,7 @@ function isLoopback(address: string | undefined): boolean {
 }
 
 /** GET /metrics in the Prometheus text format, to loopback clients unless `remote`. */
-function serveMetrics(registry: Registry, remote: boolean, req: IncomingMessage, res: ServerResponse, logger: Logger): void {
+function serveMetrics(registry: Registry, counters: RouterCounters, remote: boolean, req: IncomingMessage, res: ServerResponse, logger: Logger): void {
   if (req.method !== 'GET') {
     res.writeHead(405, { allow: 'GET', 'content-type': 'text/plain; charset=utf-8' });
     res.end('GET /metrics\n');
@@ -127,7 +127,7 @@ function serveMetrics(registry: Registry, remote: boolean, req: IncomingMessage,
     refuse(res, 403, 'metrics are served to this machine only (metrics.remote: true in the router config serves them to others)');
     return;
   }
-  writeMetrics(registry, res, logger);
+  writeMetrics(registry, res, logger, () => callLatencyText(counters));
 }
 
 function urlHost(host: string): string {
@@ -166,7 +166,7 @@ export async function startRouter(options: StartRouterOptions = {}): Promise<Run
     if (service === '/call' && bridge !== undefined) return bridge.handle(req, res);
     if (service === '/publish' && publisher !== undefined) return publisher.handle(req, res);
     if (service === '/info' && info !== undefined) return info.handle(req, res);
-    if (service === '/metrics' && metrics !== undefined) return serveMetrics(metrics, config.metrics.remote, req, res, logger);
+    if (service === '/metrics' && metrics !== undefined) return serveMetrics(metrics, router.counters, config.metrics.remote, req, res, logger);
     if (consoleAssets !== undefined && (path === '/console' || path.startsWith('/console/'))) return consoleAssets.handle(req, res, path);
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
     res.end(`not found: ${path} (WAMP WebSocket at /ws, HTTP caller at /call, HTTP publisher at /publish, node info at /info, metrics at /metrics, console at /console/)\n`);

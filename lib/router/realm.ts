@@ -40,7 +40,7 @@ export class Realm {
       subscriptionDeleted: (s, sub) => this.metaEvent('wamp.subscription.on_delete', sub.uri, () => [s.id, sub.id]),
     });
     this.dealer = new Dealer({
-      callAnswered: (seconds) => counters.callLatency?.observe(seconds),
+      callAnswered: (seconds) => counters.observeCall(seconds),
       callMeta: (s, procedure, args, kwargs) => callMetaProcedure(this, s, procedure, args, kwargs),
       registrationCreated: (s, reg) => this.metaEvent('wamp.registration.on_create', reg.uri, () => [s.id, reg.info()]),
       registered: (s, reg) => this.metaEvent('wamp.registration.on_register', reg.uri, () => [s.id, reg.id]),
