@@ -1,7 +1,8 @@
 import type { AgentClassTable } from '../lib/agent/agent-class.js';
+import type { AgentClassName } from './class-names.js';
 
 /** Every agent class `ocs agent` can run, by its OCS agent-class name. */
-export const AGENT_CLASSES: AgentClassTable = {
+export const AGENT_CLASSES: AgentClassTable & Record<AgentClassName, AgentClassTable[string]> = {
   AccessDirector: {
     summary: 'hands out access rules (controls feed, agent_poll) and exclusive grants (request_exclusive) from --config-file',
     load: async () => (await import('./access-director/main.js')).main,

@@ -148,6 +148,14 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** What the HostManager tells an orchestrator about its supervisor. */
+export interface HostManagerEvents {
+  /** A supervisor was opened (startup, or `manager` started again): subscribe to its events here. */
+  opened: [supervisor: Supervisor];
+  /** The supervisor was closed (manager stopped, shutdown). */
+  closed: [];
+}
+
 /**
  * OCS's HostManager on the supervisor core (lib/supervisor): process `manager`, task `update`
  * with HostManager's semantics and `child_states` in session data, plus the supervisor verbs as
@@ -160,13 +168,6 @@ function errorText(err: unknown): string {
  * again opens a new supervisor on the same state. `supervisor`, `liveness` and
  * `setServiceEntries` are the hooks for an orchestrator.
  */
-export interface HostManagerEvents {
-  /** A supervisor was opened (startup, or `manager` started again): subscribe to its events here. */
-  opened: [supervisor: Supervisor];
-  /** The supervisor was closed (manager stopped, shutdown). */
-  closed: [];
-}
-
 export class HostManager {
   /** Lifecycle of the supervisor behind the agent (for an orchestrator wired in later). */
   readonly events = new EventEmitter<HostManagerEvents>();

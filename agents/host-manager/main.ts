@@ -5,7 +5,7 @@ import { createRuntime } from '../../lib/agent/run-agent.js';
 import { ConfigError } from '../../lib/errors.js';
 import { childEnv } from '../../lib/site-config/env.js';
 import { AGENT_TICKET_VAR, IDENTITY_KEY_FILE_VAR, readIdentityKey } from '../../lib/site-config/identities.js';
-import { AGENT_CLASSES } from '../index.js';
+import { AGENT_CLASS_NAMES } from '../class-names.js';
 import { HostManager } from './agent.js';
 import { HostManagerArgsSchema } from './config.js';
 import { HostManagerMetrics } from './hm-metrics.js';
@@ -61,7 +61,7 @@ export async function main(launch: AgentLaunch): Promise<number> {
     // under agent identities a child gets its own ticket, never the key nor this process's ticket.
     baseEnv: childEnv({ INSTANCE_ID: undefined, [IDENTITY_KEY_FILE_VAR]: undefined, [AGENT_TICKET_VAR]: undefined }),
     ...(launch.env.identityKeyFile !== undefined ? { identityKey: readIdentityKey(launch.env.identityKeyFile) } : {}),
-    knownClasses: new Set(Object.keys(AGENT_CLASSES)),
+    knownClasses: new Set<string>(AGENT_CLASS_NAMES),
     ...(metrics !== undefined ? { metrics } : {}),
   });
   hmRef = hm;

@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { stringify } from 'yaml';
 import { OcsClient } from '../../lib/client/ocs-client.js';
 import { projectRoot } from '../helpers/project-root.js';
-import { spawnRouterProcess, type RouterProcess } from './lib/router-process.js';
+import { spawnRouterProcess, type RouterProcess } from '../helpers/router-process.js';
 import { readCpuSeconds, readRssMb } from './lib/proc-stats.js';
 import { LatencyRecorder } from './lib/stats.js';
 import { currentLoad, newReport, type BenchOptions, type BenchReport } from './lib/report.js';

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { WampConnection } from '../../lib/wamp/connection.js';
 import { UsageWindow } from './lib/proc-stats.js';
 import { isCaseSelected, newReport, type BenchOptions, type BenchReport } from './lib/report.js';
-import { spawnRouterProcess } from './lib/router-process.js';
+import { spawnRouterProcess } from '../helpers/router-process.js';
 import { LatencyRecorder } from './lib/stats.js';
 
 export const name = 'batch-flood';

@@ -10,7 +10,7 @@ import { projectRoot } from '../helpers/project-root.js';
 import { Generator, REALM, ROOT, killAllChildren, stopChild, track } from './lib/heartbeat-load.js';
 import { UsageWindow } from './lib/proc-stats.js';
 import { currentLoad, isCaseSelected, newReport, type BenchOptions, type BenchReport, type BenchResult } from './lib/report.js';
-import { spawnRouterProcess, type RouterProcess } from './lib/router-process.js';
+import { spawnRouterProcess, type RouterProcess } from '../helpers/router-process.js';
 import { percentile } from './lib/stats.js';
 
 /**

@@ -12,7 +12,7 @@ import { startInfluxd, type RunningInfluxd } from '../helpers/influxd.js';
 import { projectRoot } from '../helpers/project-root.js';
 import { readCpuSeconds, readRssMb } from './lib/proc-stats.js';
 import { currentLoad, newReport, type BenchOptions, type BenchReport } from './lib/report.js';
-import { spawnRouterProcess, type RouterProcess } from './lib/router-process.js';
+import { spawnRouterProcess, type RouterProcess } from '../helpers/router-process.js';
 import { LatencyRecorder } from './lib/stats.js';
 
 /**

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster, HOSTS, SERVICE, poll, type OrchestratorData } from '../integration/orchestrator/cluster-fixtures.js';
 import { UsageWindow } from './lib/proc-stats.js';
 import { currentLoad, isCaseSelected, newReport, type BenchOptions, type BenchReport } from './lib/report.js';
-import { spawnRouterProcess } from './lib/router-process.js';
+import { spawnRouterProcess } from '../helpers/router-process.js';
 import { LatencyRecorder } from './lib/stats.js';
 
 /**

@@ -9,7 +9,7 @@ import { projectRoot } from '../helpers/project-root.js';
 import { frameHead, RawWampClient, stampIn, WAMP, type WampMessage } from './lib/raw-wamp-client.js';
 import { readRssMb, UsageWindow, type UsageSummary } from './lib/proc-stats.js';
 import { currentLoad, newReport, type BenchOptions, type BenchReport } from './lib/report.js';
-import { spawnRouterProcess, type RouterProcess } from './lib/router-process.js';
+import { spawnRouterProcess, type RouterProcess } from '../helpers/router-process.js';
 import { Generator, REALM, ROOT, SESSIONS_PER_GENERATOR, killAllChildren, stopChild, track } from './lib/heartbeat-load.js';
 import { LatencyRecorder } from './lib/stats.js';
 

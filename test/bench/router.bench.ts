@@ -6,7 +6,7 @@ import type { AutobahnSession } from '../../lib/wamp/autobahn.js';
 import { WampConnection } from '../../lib/wamp/connection.js';
 import { frameHead, RawWampClient, stampIn, WAMP } from './lib/raw-wamp-client.js';
 import { currentLoad, isCaseSelected, newReport, type Baseline, type BenchOptions, type BenchReport, type BenchResult } from './lib/report.js';
-import { spawnRouterProcess, type RouterProcess } from './lib/router-process.js';
+import { spawnRouterProcess, type RouterProcess } from '../helpers/router-process.js';
 import { readRssMb, UsageWindow, type UsageSummary } from './lib/proc-stats.js';
 import { LatencyRecorder } from './lib/stats.js';
 

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { projectRoot } from '../helpers/project-root.js';
 import { formatReport, type BenchOptions, type BenchReport } from './lib/report.js';
-import { killAllRouterProcesses } from './lib/router-process.js';
+import { killAllRouterProcesses } from '../helpers/router-process.js';
 
 /**
  * `npm run bench [-- [--quick] [NAME...]]`: runs every test/bench/*.bench.ts (from the build in

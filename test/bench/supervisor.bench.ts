@@ -9,7 +9,7 @@ import { OcsClient } from '../../lib/client/ocs-client.js';
 import { projectRoot } from '../helpers/project-root.js';
 import { readCpuSeconds, readRssMb } from './lib/proc-stats.js';
 import { currentLoad, newReport, type BenchOptions, type BenchReport, type BenchResult } from './lib/report.js';
-import { spawnRouterProcess, type RouterProcess } from './lib/router-process.js';
+import { spawnRouterProcess, type RouterProcess } from '../helpers/router-process.js';
 import { LatencyRecorder } from './lib/stats.js';
 
 /**

@@ -16,7 +16,7 @@ import { dashboardQueries, grafanaDatasource, nonNullValues, queryName, substitu
 import { startInfluxd, type RunningInfluxd } from '../helpers/influxd.js';
 import { writeSiteFile, type TestSite } from '../helpers/site-file.js';
 import { delay, waitFor } from '../helpers/wait.js';
-import { spawnRouterProcess, type RouterProcess } from '../bench/lib/router-process.js';
+import { spawnRouterProcess, type RouterProcess } from '../helpers/router-process.js';
 
 const ADDRESS_ROOT = 'observatory';
 const SAMPLE_RATE_HZ = 10;

@@ -2,7 +2,7 @@ import { afterAll, onTestFinished } from 'vitest';
 import { DEFAULT_REALM, startRouter, type RouterConfigInput } from '../../lib/router/index.js';
 import { autobahn, type AutobahnSerializer, type AutobahnSession } from '../../lib/wamp/autobahn.js';
 import { WampConnection, type WampAuth } from '../../lib/wamp/connection.js';
-import { spawnRouterProcess } from '../bench/lib/router-process.js';
+import { spawnRouterProcess } from './router-process.js';
 
 export interface TestRouter {
   /** `ws://127.0.0.1:PORT/ws` */

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { projectRoot } from '../../helpers/project-root.js';
+import { projectRoot } from './project-root.js';
 
 /**
  * Runs the router in its own process (`node dist/bin/ocs.js router --port 0`), as a deployment
