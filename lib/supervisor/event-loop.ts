@@ -17,6 +17,7 @@ import {
   DEFAULT_POLL_INTERVAL_MS,
   type ChildRuntime,
   type SupervisorEvents,
+  type SupervisorIdentity,
   type SupervisorOptions,
   type SupervisorPhase,
 } from './supervisor-types.js';
@@ -38,15 +39,28 @@ function pad2(n: number): string {
   return String(n).padStart(2, '0');
 }
 
+/** The identity of the supervisor with instance index `index`: ids and the paths of its files. */
+function identityOf(options: SupervisorOptions): SupervisorIdentity {
+  const index = options.instanceIndex ?? 0;
+  if (!Number.isInteger(index) || index < 0 || index > 99) throw new RangeError(`instanceIndex must be 0..99, got ${index}`);
+  const stateDir = resolve(options.stateDir);
+  return {
+    instanceIndex: index,
+    supervisorId: options.supervisorId ?? `sup-${pad2(index)}`,
+    stateDir,
+    logDir: resolve(options.logDir ?? join(stateDir, `logs-${pad2(index)}`)),
+    stateFile: join(stateDir, `sup-${pad2(index)}.json`),
+    lockFile: join(stateDir, `sup-${pad2(index)}.lock`),
+    historyFile: join(stateDir, `history-${pad2(index)}.jsonl`),
+    allowExec: options.allowExec ?? false,
+  };
+}
+
+// The identity's fields are the core's own (assigned from identityOf in the constructor).
+export interface SupervisorCore extends SupervisorIdentity {}
+
 export class SupervisorCore {
-  readonly instanceIndex: number;
-  readonly supervisorId: string;
-  readonly stateDir: string;
-  readonly logDir: string;
-  readonly stateFile: string;
-  readonly lockFile: string;
-  readonly historyFile: string;
-  readonly allowExec: boolean;
+  readonly identity: SupervisorIdentity;
   readonly siteInstanceIds: () => ReadonlySet<string>;
   readonly clock: Clock;
   readonly log: Logger;
@@ -76,16 +90,8 @@ export class SupervisorCore {
   private pendingEmits: (() => void)[] = [];
 
   constructor(options: SupervisorOptions) {
-    const index = options.instanceIndex ?? 0;
-    if (!Number.isInteger(index) || index < 0 || index > 99) throw new RangeError(`instanceIndex must be 0..99, got ${index}`);
-    this.instanceIndex = index;
-    this.supervisorId = options.supervisorId ?? `sup-${pad2(index)}`;
-    this.stateDir = resolve(options.stateDir);
-    this.logDir = resolve(options.logDir ?? join(this.stateDir, `logs-${pad2(index)}`));
-    this.stateFile = join(this.stateDir, `sup-${pad2(index)}.json`);
-    this.lockFile = join(this.stateDir, `sup-${pad2(index)}.lock`);
-    this.historyFile = join(this.stateDir, `history-${pad2(index)}.jsonl`);
-    this.allowExec = options.allowExec ?? false;
+    this.identity = identityOf(options);
+    Object.assign(this, this.identity);
     this.siteInstanceIds = options.siteInstanceIds ?? (() => new Set());
     this.clock = options.clock ?? systemClock;
     this.log = options.logger ?? silentLogger();

@@ -155,6 +155,19 @@ export interface SupervisorStatus {
   history: HistoryRecord[];
 }
 
+/** Where a supervisor lives and what it may do: fixed at construction, shown in status. */
+export interface SupervisorIdentity {
+  readonly instanceIndex: number;
+  /** sup-NN unless given (markers, status). */
+  readonly supervisorId: string;
+  readonly stateDir: string;
+  readonly logDir: string;
+  readonly stateFile: string;
+  readonly lockFile: string;
+  readonly historyFile: string;
+  readonly allowExec: boolean;
+}
+
 export type SupervisorPhase = 'new' | 'initialising' | 'running' | 'closing' | 'closed';
 
 /** One supervised child as the event loop holds it: its record and its I/O handles. */

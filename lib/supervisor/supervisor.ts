@@ -12,6 +12,7 @@ import type {
   InitReport,
   LogsResult,
   SupervisorEvents,
+  SupervisorIdentity,
   SupervisorOptions,
   SupervisorPhase,
   SupervisorStatus,
@@ -35,36 +36,15 @@ export * from './supervisor-types.js';
  * request, `childStates()` / `status()` give session data. This class only ties the parts
  * together; each lives in a file named after it (see the README).
  */
+// The identity's fields (instanceIndex, stateFile, ...) are the supervisor's own, copied from its core.
+export interface Supervisor extends SupervisorIdentity {}
+
 export class Supervisor {
   private readonly core: SupervisorCore;
 
   constructor(options: SupervisorOptions) {
     this.core = new SupervisorCore(options);
-  }
-
-  get instanceIndex(): number {
-    return this.core.instanceIndex;
-  }
-  get supervisorId(): string {
-    return this.core.supervisorId;
-  }
-  get stateDir(): string {
-    return this.core.stateDir;
-  }
-  get logDir(): string {
-    return this.core.logDir;
-  }
-  get stateFile(): string {
-    return this.core.stateFile;
-  }
-  get lockFile(): string {
-    return this.core.lockFile;
-  }
-  get historyFile(): string {
-    return this.core.historyFile;
-  }
-  get allowExec(): boolean {
-    return this.core.allowExec;
+    Object.assign(this, this.core.identity);
   }
 
   /** new → initialising → running → closing (die) → closed. Verbs work while running. */
