@@ -12,7 +12,7 @@ import { systemClock, type Clock } from '../clock.js';
 import { silentLogger, type Logger } from '../log.js';
 import { formatFeedMessage, type FeedIdentity } from './line-protocol.js';
 import type { InfluxWriter, InfluxWriterStats } from './influx-writer.js';
-import { WarnLimiter } from './warn-limiter.js';
+import { RateLimitedLog } from '../rate-limited-log.js';
 
 /** The parts of `Feed.encoded()` the publisher reads; other keys pass. */
 export const RecordedFeedDescriptionSchema = z.looseObject({
@@ -67,13 +67,13 @@ export function isInfluxRecorded(feed: RecordedFeedDescription): boolean {
 export class InfluxFeedRecorder {
   private readonly writer: InfluxWriter;
   private readonly logger: Logger;
-  private readonly invalidWarning: WarnLimiter;
+  private readonly invalidWarning: RateLimitedLog;
   private readonly counts: InfluxFeedRecorderStats = { messages: 0, queuedPoints: 0, invalidMessages: 0, invalidValues: 0, excludedMessages: 0 };
 
   constructor(options: InfluxFeedRecorderOptions) {
     this.writer = options.writer;
     this.logger = (options.logger ?? silentLogger()).child({ component: 'influx-recorder' });
-    this.invalidWarning = new WarnLimiter(options.clock ?? systemClock, 10_000);
+    this.invalidWarning = new RateLimitedLog({ clock: options.clock ?? systemClock, logger: this.logger, message: 'feed data not written to influx' });
   }
 
   /** Handles the positional arguments of a feed EVENT, `[[message, feed_encoded]]`. */
@@ -81,13 +81,13 @@ export class InfluxFeedRecorder {
     const pair = Array.isArray(args) ? (args[0] as unknown) : undefined;
     if (!Array.isArray(pair) || pair.length < 2) {
       this.counts.invalidMessages++;
-      this.warn({ reason: 'event arguments are not [[message, feed]]' });
+      this.invalidWarning.note('not_message_and_feed', { detail: 'event arguments are not [[message, feed]]' });
       return 'invalid';
     }
     const feed = RecordedFeedDescriptionSchema.safeParse(pair[1]);
     if (!feed.success) {
       this.counts.invalidMessages++;
-      this.warn({ reason: `invalid feed description: ${feed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
+      this.invalidWarning.note('bad_feed_description', { detail: `invalid feed description: ${feed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
       return 'invalid';
     }
     if (!feed.data.record) return 'not_recorded';
@@ -106,7 +106,7 @@ export class InfluxFeedRecorder {
       if (isMessageLevel) this.counts.invalidMessages++;
       else this.counts.invalidValues += issues.length;
       const first = issues[0]!;
-      this.warn({ feed: `${feed.agent_address}.feeds.${feed.feed_name}`, issues: issues.length, block: first.block, field: first.field, reason: first.reason });
+      this.invalidWarning.note('bad_values', { feed: `${feed.agent_address}.feeds.${feed.feed_name}`, issues: issues.length, block: first.block, field: first.field, detail: first.reason });
     }
     if (lines.length === 0) return 0;
     this.counts.messages++;
@@ -124,9 +124,6 @@ export class InfluxFeedRecorder {
     return influxSessionData(this.writer.stats(), this.counts);
   }
 
-  private warn(fields: Record<string, unknown>): void {
-    this.invalidWarning.run((suppressed) => this.logger.warn({ ...fields, suppressed }, 'feed data not written to influx'));
-  }
 }
 
 /** Builds the session data from writer and recorder stats (times in unix seconds). */

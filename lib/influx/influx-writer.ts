@@ -28,7 +28,7 @@
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { silentLogger, type Logger } from '../log.js';
 import { InfluxHttpError } from './influx-http.js';
-import { WarnLimiter } from './warn-limiter.js';
+import { RateLimitedLog } from '../rate-limited-log.js';
 
 export const DEFAULT_MAX_BATCH_POINTS = 5_000;
 export const DEFAULT_FLUSH_INTERVAL_MS = 1_000;
@@ -151,8 +151,8 @@ export class InfluxWriter {
   private readonly initialBackoffMs: number;
   private readonly backoffCapMs: number;
   private readonly random: () => number;
-  private readonly droppedWarning: WarnLimiter;
-  private readonly rejectedWarning: WarnLimiter;
+  private readonly droppedWarning: RateLimitedLog;
+  private readonly rejectedWarning: RateLimitedLog;
 
   private readonly queue = new ChunkQueue();
   /** The batch being sent, or waiting for its retry. */
@@ -189,8 +189,8 @@ export class InfluxWriter {
     this.initialBackoffMs = nonNegative(options.initialBackoffMs ?? DEFAULT_INITIAL_BACKOFF_MS, 'initialBackoffMs');
     this.backoffCapMs = Math.max(this.initialBackoffMs, nonNegative(options.backoffCapMs ?? DEFAULT_BACKOFF_CAP_MS, 'backoffCapMs'));
     this.random = options.random ?? Math.random;
-    this.droppedWarning = new WarnLimiter(this.clock, 10_000);
-    this.rejectedWarning = new WarnLimiter(this.clock, 10_000);
+    this.droppedWarning = new RateLimitedLog({ clock: this.clock, logger: this.logger, message: 'influx buffer full, dropped oldest points' });
+    this.rejectedWarning = new RateLimitedLog({ clock: this.clock, logger: this.logger, message: 'influx refused points' });
   }
 
   /**
@@ -343,9 +343,7 @@ export class InfluxWriter {
       this.retryAttempt = 0;
       this.nextRetryAtMs = null;
       if (this.batch === batch) this.batch = undefined;
-      this.rejectedWarning.run((suppressed) =>
-        this.logger.warn({ err, rejectedPoints: rejected, batchPoints: batch.points, suppressed }, 'influx refused points'),
-      );
+      this.rejectedWarning.note('rejected', { err, rejectedPoints: rejected, batchPoints: batch.points });
       return;
     }
     this.retryAttempt++;
@@ -397,9 +395,7 @@ export class InfluxWriter {
     }
     if (dropped === 0) return;
     this.droppedPoints += dropped;
-    this.droppedWarning.run((suppressed) =>
-      this.logger.warn({ droppedPoints: dropped, totalDropped: this.droppedPoints, maxBufferPoints: this.maxBufferPoints, suppressed }, 'influx buffer full, dropped oldest points'),
-    );
+    this.droppedWarning.note('buffer_full', { droppedPoints: dropped, totalDropped: this.droppedPoints, maxBufferPoints: this.maxBufferPoints });
   }
 
   private notifyIfEmpty(): void {
@@ -408,6 +404,8 @@ export class InfluxWriter {
   }
 
   private clearTimers(): void {
+    this.droppedWarning.close();
+    this.rejectedWarning.close();
     this.clock.clearTimeout(this.flushTimer);
     this.clock.clearTimeout(this.retryTimer);
     this.flushTimer = undefined;

@@ -23,7 +23,7 @@
  * - Expired agents are forgotten `retentionMs` after they expired (Infinity: never, as OCS).
  * - Junk heartbeats are dropped with a rate-limited warning (heartbeat-parser.ts); nothing a
  *   peer sends can throw out of `onHeartbeat`. Lifecycle lines (agent appeared, expired, ...)
- *   are logged within a budget (log-budget.ts), so a burst of 10k changes is one summary line.
+ *   are logged within a budget (lib/rate-limited-log.ts), so a burst of 10k changes is one summary line.
  * - At most `maxAgents` agents are tracked. When full, a new address first evicts the agent that
  *   has been expired longest (`agent.forgotten`, reason `evicted`); if no agent is expired, the
  *   new address is dropped (reason `tracker_full`) until one expires. A flood of fake addresses
@@ -40,8 +40,7 @@ import { OpCode } from '../ops/op-codes.js';
 import type { SingleSampleBlock } from '../feeds/feed.js';
 import { encodeRecord, type AgentRecord, type WireAgentRecord } from './agent-record.js';
 import type { AgentStatusEvent, ForgetReason } from './agent-status-event.js';
-import { DropWarner } from './drop-warner.js';
-import { LogBudget } from './log-budget.js';
+import { RateLimitedLog } from '../rate-limited-log.js';
 import { MAX_NAME_LENGTH, MAX_OPS_PER_AGENT, agentAddressProblem, parseHeartbeat, type Heartbeat, type HeartbeatEventDetails, type HeartbeatParseOptions } from './heartbeat-parser.js';
 import { LIVENESS_SNAPSHOT_VERSION, LivenessSnapshotSchema, SnapshotAgentSchema, type LivenessSnapshot } from './liveness-snapshot.js';
 import { operationField } from './operation-field.js';
@@ -54,6 +53,13 @@ export const AGENT_RETENTION_MS = 24 * 60 * 60 * 1000;
 export const MAX_TRACKED_AGENTS = 50_000;
 /** Longest delay a Node timer takes; longer waits re-arm. */
 const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+/**
+ * Lifecycle lines (agent appeared, expired, ...) of one kind logged one by one per interval; the
+ * rest are counted into one summary line. A registry restart at 10,000 agents makes 10,000 agents
+ * appear within a second: logging each would cost the time heartbeats need and bury everything
+ * else. The change events themselves are all published on `agent_status`.
+ */
+const LIFECYCLE_LOG_BURST = 50;
 /** Marks a confirmation being queued (see `queueConfirm`). */
 const CONFIRM_QUEUING = (): void => undefined;
 
@@ -73,7 +79,7 @@ export interface LivenessTrackerOptions {
   maxNameLength?: number;
   /** Agent identities in use: only a publisher whose authid is the instance id beats for an address (heartbeat-parser.ts). */
   requirePublisherIdentity?: boolean;
-  /** At most one warning per drop reason per this interval. Default DROP_WARN_INTERVAL_MS. */
+  /** At most one warning per drop reason per this interval. Default RATE_LIMIT_INTERVAL_MS. */
   warnIntervalMs?: number;
   /** Confirms due deadlines after pending input (after-pending-input.ts); default `afterCheckPhase()`. */
   afterPendingInput?: AfterPendingInput;
@@ -128,9 +134,9 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
   private readonly retentionMs: number;
   private readonly maxAgents: number;
   private readonly parseOptions: Required<HeartbeatParseOptions>;
-  private readonly drops: DropWarner;
-  private readonly fieldWarnings: DropWarner;
-  private readonly lifecycleLog: LogBudget;
+  private readonly drops: RateLimitedLog;
+  private readonly fieldWarnings: RateLimitedLog;
+  private readonly lifecycleLog: RateLimitedLog;
   private readonly afterPendingInput: AfterPendingInput;
   private isClosed = false;
   private isExpiryPaused = false;
@@ -155,9 +161,9 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
       requirePublisherIdentity: options.requirePublisherIdentity ?? false,
     };
     const warnOptions = { clock: this.clock, logger: this.logger, intervalMs: options.warnIntervalMs };
-    this.drops = new DropWarner({ ...warnOptions, message: 'heartbeat dropped' });
-    this.fieldWarnings = new DropWarner({ ...warnOptions, message: 'improper field name, op skipped in agent_operations' });
-    this.lifecycleLog = new LogBudget({ clock: this.clock, logger: this.logger });
+    this.drops = new RateLimitedLog({ ...warnOptions, message: 'heartbeat dropped' });
+    this.fieldWarnings = new RateLimitedLog({ ...warnOptions, message: 'improper field name, op skipped in agent_operations' });
+    this.lifecycleLog = new RateLimitedLog({ clock: this.clock, logger: this.logger, style: 'summary', burst: LIFECYCLE_LOG_BURST });
   }
 
   /**
@@ -367,7 +373,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     const agent = this.newAgent(beat.agentAddress, beat.agentClass, beat.sessionId, opCodes, nowMs, nowMs);
     this.agents.set(agent.address, agent);
     this.schedule(agent, agent.deadlineMs, nowMs);
-    this.lifecycleLog.info({ agent_address: agent.address, peer_class: agent.agentClass }, 'agent appeared');
+    this.lifecycleLog.note('agent appeared', { agent_address: agent.address, peer_class: agent.agentClass });
     this.emitChange({ event: 'agent.appeared', ...this.eventBase(agent, nowMs), record: toRecord(agent) });
     return true;
   }
@@ -440,7 +446,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     const timeExpiredBeforeS = (agent.expiredAtMs ?? nowMs) / 1000;
     this.unexpire(agent);
     if (beat.opCodes !== null) this.replaceOpCodes(agent, beat.opCodes);
-    this.lifecycleLog.info({ agent_address: agent.address, peer_class: agent.agentClass }, 'agent recovered');
+    this.lifecycleLog.note('agent recovered', { agent_address: agent.address, peer_class: agent.agentClass });
     this.emitChange({
       event: 'agent.recovered',
       ...this.eventBase(agent, nowMs),
@@ -458,7 +464,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     agent.sessionId = beat.sessionId;
     if (beat.agentClass !== null) agent.agentClass = beat.agentClass;
     this.replaceOpCodes(agent, beat.opCodes ?? {});
-    this.lifecycleLog.info({ agent_address: agent.address, peer_class: agent.agentClass, session_id: agent.sessionId, was_expired: wasExpired }, 'agent restarted');
+    this.lifecycleLog.note('agent restarted', { agent_address: agent.address, peer_class: agent.agentClass, session_id: agent.sessionId, was_expired: wasExpired });
     this.emitChange({
       event: 'agent.restarted',
       ...this.eventBase(agent, nowMs),
@@ -488,7 +494,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     for (const name of agent.opCodes.keys()) agent.opCodes.set(name, OpCode.EXPIRED);
     this.expiredAgents.add(agent);
     this.scheduleForget(agent, nowMs);
-    this.lifecycleLog.info({ agent_address: agent.address, peer_class: agent.agentClass, last_beat_ms: agent.lastBeatMs }, 'agent expired');
+    this.lifecycleLog.note('agent expired', { agent_address: agent.address, peer_class: agent.agentClass, last_beat_ms: agent.lastBeatMs });
     this.emitChange({ event: 'agent.expired', ...this.eventBase(agent, nowMs), op_codes_before: opCodesBefore, record: toRecord(agent) });
   }
 
@@ -498,7 +504,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     this.cancelConfirm(agent);
     this.agents.delete(agent.address);
     this.expiredAgents.delete(agent);
-    this.lifecycleLog.info({ agent_address: agent.address, peer_class: agent.agentClass, reason }, 'agent forgotten');
+    this.lifecycleLog.note('agent forgotten', { agent_address: agent.address, peer_class: agent.agentClass, reason });
     this.emitChange({ event: 'agent.forgotten', ...this.eventBase(agent, nowMs), reason, record: toRecord(agent) });
   }
 

@@ -23,7 +23,7 @@ import { silentLogger, type Logger } from '../log.js';
 import type { AutobahnSession } from '../wamp/autobahn.js';
 import { AgentRecordSchema, type AgentRecord } from './agent-record.js';
 import { AgentStatusEventSchema, type AgentStatusEvent } from './agent-status-event.js';
-import { DropWarner } from './drop-warner.js';
+import { RateLimitedLog } from '../rate-limited-log.js';
 
 /** How often the table is asked for again while the Registry's `main` is still starting. */
 export const STARTING_RETRY_MS = 50;
@@ -59,13 +59,13 @@ export class RegistryWatcher extends EventEmitter<RegistryWatcherEvents> {
   private refreshing: Promise<void> | undefined;
   private readonly logger: Logger;
   private readonly clock: Clock;
-  private readonly drops: DropWarner;
+  private readonly drops: RateLimitedLog;
 
   constructor(private readonly options: RegistryWatcherOptions) {
     super();
     this.logger = options.logger ?? silentLogger();
     this.clock = options.clock ?? systemClock;
-    this.drops = new DropWarner({ clock: this.clock, logger: this.logger, message: 'registry event dropped' });
+    this.drops = new RateLimitedLog({ clock: this.clock, logger: this.logger, message: 'registry event dropped' });
   }
 
   /** Wires the watcher to an autobahn session. */

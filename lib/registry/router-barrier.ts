@@ -15,7 +15,7 @@
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { silentLogger, type Logger } from '../log.js';
 import { afterCheckPhase, type AfterPendingInput } from './after-pending-input.js';
-import { DropWarner } from './drop-warner.js';
+import { RateLimitedLog } from '../rate-limited-log.js';
 
 export interface RouterBarrierOptions {
   /** One round trip through the router to this session, e.g. `runtime.call(address, ['get_agent_class'])`. */
@@ -41,12 +41,12 @@ export class RouterBarrier {
   private timer: TimerHandle | undefined;
   private readonly clock: Clock;
   private readonly fallback: AfterPendingInput;
-  private readonly warnings: DropWarner;
+  private readonly warnings: RateLimitedLog;
 
   constructor(private readonly options: RouterBarrierOptions) {
     this.clock = options.clock ?? systemClock;
     this.fallback = options.fallback ?? afterCheckPhase({ clock: this.clock });
-    this.warnings = new DropWarner({ clock: this.clock, logger: options.logger ?? silentLogger(), message: 'expiry confirmation round trip slow or failed' });
+    this.warnings = new RateLimitedLog({ clock: this.clock, logger: options.logger ?? silentLogger(), message: 'expiry confirmation round trip slow or failed' });
   }
 
   /** The `AfterPendingInput` to hand to LivenessTracker. */
