@@ -107,14 +107,37 @@ export const EXIT_LOCKED = 75;
 
 const BY_URI = new Map<string, typeof OcsError>(ERROR_CATALOGUE.map((c) => [c.URI, c]));
 
+/** The WAMP error URIs (WAMP spec §14.5.3) the router sends and the callers map (`errorFromWamp`). */
+export const WAMP_ERRORS = {
+  INVALID_URI: 'wamp.error.invalid_uri',
+  NO_SUCH_PROCEDURE: 'wamp.error.no_such_procedure',
+  PROCEDURE_ALREADY_EXISTS: 'wamp.error.procedure_already_exists',
+  PROCEDURE_EXISTS_INVOCATION_POLICY_CONFLICT: 'wamp.error.procedure_exists_invocation_policy_conflict',
+  NO_SUCH_REGISTRATION: 'wamp.error.no_such_registration',
+  NO_SUCH_SUBSCRIPTION: 'wamp.error.no_such_subscription',
+  NO_SUCH_SESSION: 'wamp.error.no_such_session',
+  INVALID_ARGUMENT: 'wamp.error.invalid_argument',
+  CANCELED: 'wamp.error.canceled',
+  TIMEOUT: 'wamp.error.timeout',
+  NOT_AUTHORIZED: 'wamp.error.not_authorized',
+  AUTHORIZATION_FAILED: 'wamp.error.authorization_failed',
+  AUTHENTICATION_FAILED: 'wamp.error.authentication_failed',
+  NO_AUTH_METHOD: 'wamp.error.no_auth_method',
+  NO_SUCH_REALM: 'wamp.error.no_such_realm',
+  NO_SUCH_ROLE: 'wamp.error.no_such_role',
+  PROTOCOL_VIOLATION: 'wamp.error.protocol_violation',
+  OPTION_NOT_ALLOWED: 'wamp.error.option_not_allowed',
+  RUNTIME_ERROR: 'wamp.error.runtime_error',
+} as const;
+
 /** Router URIs that map onto catalogue classes at the caller boundary. */
 const ROUTER_URI_MAP: Record<string, typeof OcsError> = {
-  'wamp.error.no_such_procedure': AgentUnavailableError,
-  'wamp.error.no_such_registration': AgentUnavailableError,
-  'wamp.error.canceled': OpTimeoutError,
-  'wamp.error.timeout': OpTimeoutError,
-  'wamp.error.not_authorized': NotAuthorizedError,
-  'wamp.error.authorization_failed': NotAuthorizedError,
+  [WAMP_ERRORS.NO_SUCH_PROCEDURE]: AgentUnavailableError,
+  [WAMP_ERRORS.NO_SUCH_REGISTRATION]: AgentUnavailableError,
+  [WAMP_ERRORS.CANCELED]: OpTimeoutError,
+  [WAMP_ERRORS.TIMEOUT]: OpTimeoutError,
+  [WAMP_ERRORS.NOT_AUTHORIZED]: NotAuthorizedError,
+  [WAMP_ERRORS.AUTHORIZATION_FAILED]: NotAuthorizedError,
 };
 
 /**

@@ -5,6 +5,7 @@ import { WampConnection, type WampAuth } from '../wamp/connection.js';
 import type { AutobahnSerializer, AutobahnSession, AutobahnSubscription, EventHandler } from '../wamp/autobahn.js';
 import { isAutobahnError } from '../wamp/autobahn.js';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
+import { WAMP_ERRORS } from '../errors.js';
 import type { Logger } from '../log.js';
 import { OpTable } from '../ops/op-table.js';
 import type { TaskSpec, ProcessSpec } from '../ops/op-table.js';
@@ -277,7 +278,7 @@ export class AgentRuntime extends EventEmitter<AgentRuntimeEvents> {
       await session.register(`${this.address}.ops`, wrapProcedure(`${this.address}.ops`, async (args, kwargs) => floatOpsReply(await this.ops.handle(parseOpsCall(args, kwargs))), this.logger));
       await session.register(this.address, wrapProcedure(this.address, async (args, kwargs) => floatManagementReply(await this.ops.management(parseManagementCall(args, kwargs))), this.logger));
     } catch (err) {
-      if (isAutobahnError(err) && err.error === 'wamp.error.procedure_already_exists') {
+      if (isAutobahnError(err) && err.error === WAMP_ERRORS.PROCEDURE_ALREADY_EXISTS) {
         this.logger.fatal(
           { address: this.address },
           `another agent is already registered at ${this.address}: instance-id '${this.options.instanceId}' is in use; exiting`,

@@ -4,7 +4,8 @@
  */
 import { createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AuthConfig } from './config.js';
-import { ERR, type Dict } from './messages.js';
+import { type Dict } from './messages.js';
+import { WAMP_ERRORS } from '../errors.js';
 
 export interface AuthIdentity {
   authid: string;
@@ -74,29 +75,29 @@ export function beginAuthentication(config: AuthConfig, ctx: AuthContext, detail
   for (const method of offered) {
     if (method === 'anonymous' && config.anonymous) {
       const role = config.anonymous.role;
-      if (!ctx.hasRole(role)) return refuse(ERR.NO_SUCH_ROLE, `role '${role}' does not exist on realm '${ctx.realm}'`);
+      if (!ctx.hasRole(role)) return refuse(WAMP_ERRORS.NO_SUCH_ROLE, `role '${role}' does not exist on realm '${ctx.realm}'`);
       return { kind: 'welcome', identity: { authid: anonymousAuthid(), authrole: role, authmethod: 'anonymous', authprovider: 'static' } };
     }
     if (method === 'ticket' && config.ticket) {
-      if (authid === undefined) return refuse(ERR.NOT_AUTHORIZED, 'WAMP-Ticket authentication requires an authid');
+      if (authid === undefined) return refuse(WAMP_ERRORS.NOT_AUTHORIZED, 'WAMP-Ticket authentication requires an authid');
       const principal = config.ticket.principals[authid];
-      if (!principal) return refuse(ERR.NOT_AUTHORIZED, `no principal with authid '${authid}' exists`);
-      if (principal.realm !== undefined && principal.realm !== ctx.realm) return refuse(ERR.NOT_AUTHORIZED, `principal '${authid}' may not join realm '${ctx.realm}'`);
-      if (!ctx.hasRole(principal.role)) return refuse(ERR.NO_SUCH_ROLE, `role '${principal.role}' does not exist on realm '${ctx.realm}'`);
+      if (!principal) return refuse(WAMP_ERRORS.NOT_AUTHORIZED, `no principal with authid '${authid}' exists`);
+      if (principal.realm !== undefined && principal.realm !== ctx.realm) return refuse(WAMP_ERRORS.NOT_AUTHORIZED, `principal '${authid}' may not join realm '${ctx.realm}'`);
+      if (!ctx.hasRole(principal.role)) return refuse(WAMP_ERRORS.NO_SUCH_ROLE, `role '${principal.role}' does not exist on realm '${ctx.realm}'`);
       const identity: AuthIdentity = { authid, authrole: principal.role, authmethod: 'ticket', authprovider: 'static' };
       return {
         kind: 'challenge',
         method: 'ticket',
         extra: {},
-        verify: (signature) => (safeEqual(signature, principal.ticket) ? identity : refuse(ERR.NOT_AUTHORIZED, 'ticket in static WAMP-Ticket authentication is invalid')),
+        verify: (signature) => (safeEqual(signature, principal.ticket) ? identity : refuse(WAMP_ERRORS.NOT_AUTHORIZED, 'ticket in static WAMP-Ticket authentication is invalid')),
       };
     }
     if (method === 'wampcra' && config.wampcra) {
-      if (authid === undefined) return refuse(ERR.NOT_AUTHORIZED, 'WAMP-CRA authentication requires an authid');
+      if (authid === undefined) return refuse(WAMP_ERRORS.NOT_AUTHORIZED, 'WAMP-CRA authentication requires an authid');
       const user = config.wampcra.users[authid];
-      if (!user) return refuse(ERR.NOT_AUTHORIZED, `no user with authid '${authid}' exists`);
-      if (user.realm !== undefined && user.realm !== ctx.realm) return refuse(ERR.NOT_AUTHORIZED, `user '${authid}' may not join realm '${ctx.realm}'`);
-      if (!ctx.hasRole(user.role)) return refuse(ERR.NO_SUCH_ROLE, `role '${user.role}' does not exist on realm '${ctx.realm}'`);
+      if (!user) return refuse(WAMP_ERRORS.NOT_AUTHORIZED, `no user with authid '${authid}' exists`);
+      if (user.realm !== undefined && user.realm !== ctx.realm) return refuse(WAMP_ERRORS.NOT_AUTHORIZED, `user '${authid}' may not join realm '${ctx.realm}'`);
+      if (!ctx.hasRole(user.role)) return refuse(WAMP_ERRORS.NO_SUCH_ROLE, `role '${user.role}' does not exist on realm '${ctx.realm}'`);
       const identity: AuthIdentity = { authid, authrole: user.role, authmethod: 'wampcra', authprovider: 'static' };
       const challenge = JSON.stringify({
         authid,
@@ -120,9 +121,9 @@ export function beginAuthentication(config: AuthConfig, ctx: AuthContext, detail
         kind: 'challenge',
         method: 'wampcra',
         extra,
-        verify: (signature) => (safeEqual(signature, expected) ? identity : refuse(ERR.NOT_AUTHORIZED, 'WAMP-CRA signature is invalid')),
+        verify: (signature) => (safeEqual(signature, expected) ? identity : refuse(WAMP_ERRORS.NOT_AUTHORIZED, 'WAMP-CRA signature is invalid')),
       };
     }
   }
-  return refuse(ERR.NO_AUTH_METHOD, `cannot authenticate using any of the offered authmethods ${JSON.stringify(offered)}`);
+  return refuse(WAMP_ERRORS.NO_AUTH_METHOD, `cannot authenticate using any of the offered authmethods ${JSON.stringify(offered)}`);
 }

@@ -1,8 +1,9 @@
 import { uniqueRandomId, randomId } from './ids.js';
-import { ERR, MSG, isValidPatternUri, isValidUri, parseMatch, withPayload, type Dict, type MatchPolicy } from './messages.js';
+import { MSG, isValidPatternUri, isValidUri, parseMatch, withPayload, type Dict, type MatchPolicy } from './messages.js';
 import type { Session } from './session.js';
 import { relayTail, type RelayPayload } from './relay-head.js';
 import { UriIndex } from './uri-index.js';
+import { WAMP_ERRORS } from '../errors.js';
 
 /** One subscription: shared by every session subscribed to the same (uri, match). */
 export class Subscription {
@@ -60,15 +61,15 @@ export class Broker {
   subscribe(session: Session, request: number, options: Dict, topic: string): void {
     const match = parseMatch(options);
     if (match === undefined) {
-      session.send([MSG.ERROR, MSG.SUBSCRIBE, request, {}, ERR.INVALID_ARGUMENT, [`invalid match policy ${JSON.stringify(options['match'])}`]]);
+      session.send([MSG.ERROR, MSG.SUBSCRIBE, request, {}, WAMP_ERRORS.INVALID_ARGUMENT, [`invalid match policy ${JSON.stringify(options['match'])}`]]);
       return;
     }
     if (!isValidPatternUri(topic, match)) {
-      session.send([MSG.ERROR, MSG.SUBSCRIBE, request, {}, ERR.INVALID_URI, [`subscribe for invalid topic URI '${topic}'`]]);
+      session.send([MSG.ERROR, MSG.SUBSCRIBE, request, {}, WAMP_ERRORS.INVALID_URI, [`subscribe for invalid topic URI '${topic}'`]]);
       return;
     }
     if (!session.authorizer!.isAllowed(topic, 'subscribe')) {
-      session.send([MSG.ERROR, MSG.SUBSCRIBE, request, {}, ERR.NOT_AUTHORIZED, [`session is not authorized to subscribe to topic '${topic}'`]]);
+      session.send([MSG.ERROR, MSG.SUBSCRIBE, request, {}, WAMP_ERRORS.NOT_AUTHORIZED, [`session is not authorized to subscribe to topic '${topic}'`]]);
       return;
     }
     let sub = this.index.get(topic, match);
@@ -90,7 +91,7 @@ export class Broker {
   unsubscribe(session: Session, request: number, subscriptionId: number): void {
     const sub = this.byId.get(subscriptionId);
     if (sub === undefined || !sub.subscribers.has(session)) {
-      session.send([MSG.ERROR, MSG.UNSUBSCRIBE, request, {}, ERR.NO_SUCH_SUBSCRIPTION]);
+      session.send([MSG.ERROR, MSG.UNSUBSCRIBE, request, {}, WAMP_ERRORS.NO_SUCH_SUBSCRIPTION]);
       return;
     }
     this.drop(session, sub);
@@ -132,15 +133,15 @@ export class Broker {
     const shouldAcknowledge = publisher !== undefined && options['acknowledge'] === true;
     if (publisher !== undefined) {
       if (!isValidUri(topic)) {
-        if (shouldAcknowledge) publisher.send([MSG.ERROR, MSG.PUBLISH, request, {}, ERR.INVALID_URI, [`publish with invalid topic URI '${topic}'`]]);
+        if (shouldAcknowledge) publisher.send([MSG.ERROR, MSG.PUBLISH, request, {}, WAMP_ERRORS.INVALID_URI, [`publish with invalid topic URI '${topic}'`]]);
         return;
       }
       if (topic.startsWith('wamp.')) {
-        if (shouldAcknowledge) publisher.send([MSG.ERROR, MSG.PUBLISH, request, {}, ERR.INVALID_URI, [`publish with restricted topic URI '${topic}'`]]);
+        if (shouldAcknowledge) publisher.send([MSG.ERROR, MSG.PUBLISH, request, {}, WAMP_ERRORS.INVALID_URI, [`publish with restricted topic URI '${topic}'`]]);
         return;
       }
       if (!publisher.authorizer!.isAllowed(topic, 'publish')) {
-        if (shouldAcknowledge) publisher.send([MSG.ERROR, MSG.PUBLISH, request, {}, ERR.NOT_AUTHORIZED, [`session not authorized to publish to topic '${topic}'`]]);
+        if (shouldAcknowledge) publisher.send([MSG.ERROR, MSG.PUBLISH, request, {}, WAMP_ERRORS.NOT_AUTHORIZED, [`session not authorized to publish to topic '${topic}'`]]);
         return;
       }
     }

@@ -1,9 +1,10 @@
 import { numberValue, isWampFloat } from '../wamp/float.js';
 import { uniqueRandomId } from './ids.js';
-import { ERR, MSG, isEmptyDict, isValidPatternUri, isValidUri, parseMatch, withPayload, type Dict, type MatchPolicy } from './messages.js';
+import { MSG, isEmptyDict, isValidPatternUri, isValidUri, parseMatch, withPayload, type Dict, type MatchPolicy } from './messages.js';
 import type { Session } from './session.js';
 import { relayTail, type RelayPayload } from './relay-head.js';
 import { UriIndex } from './uri-index.js';
+import { WAMP_ERRORS } from '../errors.js';
 
 export type InvokePolicy = 'single' | 'roundrobin' | 'random' | 'first' | 'last';
 const INVOKE_POLICIES: readonly string[] = ['single', 'roundrobin', 'random', 'first', 'last'];
@@ -89,30 +90,30 @@ export class Dealer {
   register(session: Session, request: number, options: Dict, procedure: string): void {
     const match = parseMatch(options);
     if (match === undefined) {
-      session.send([MSG.ERROR, MSG.REGISTER, request, {}, ERR.INVALID_ARGUMENT, [`invalid match policy ${JSON.stringify(options['match'])}`]]);
+      session.send([MSG.ERROR, MSG.REGISTER, request, {}, WAMP_ERRORS.INVALID_ARGUMENT, [`invalid match policy ${JSON.stringify(options['match'])}`]]);
       return;
     }
     const invoke = options['invoke'] === undefined ? 'single' : options['invoke'];
     if (typeof invoke !== 'string' || !INVOKE_POLICIES.includes(invoke)) {
-      session.send([MSG.ERROR, MSG.REGISTER, request, {}, ERR.INVALID_ARGUMENT, [`invalid invocation policy ${JSON.stringify(invoke)}`]]);
+      session.send([MSG.ERROR, MSG.REGISTER, request, {}, WAMP_ERRORS.INVALID_ARGUMENT, [`invalid invocation policy ${JSON.stringify(invoke)}`]]);
       return;
     }
     if (!isValidPatternUri(procedure, match)) {
-      session.send([MSG.ERROR, MSG.REGISTER, request, {}, ERR.INVALID_URI, [`register for invalid procedure URI '${procedure}'`]]);
+      session.send([MSG.ERROR, MSG.REGISTER, request, {}, WAMP_ERRORS.INVALID_URI, [`register for invalid procedure URI '${procedure}'`]]);
       return;
     }
     if (procedure.startsWith('wamp.') || procedure.startsWith('crossbar.')) {
-      session.send([MSG.ERROR, MSG.REGISTER, request, {}, ERR.INVALID_URI, [`register for restricted procedure URI '${procedure}'`]]);
+      session.send([MSG.ERROR, MSG.REGISTER, request, {}, WAMP_ERRORS.INVALID_URI, [`register for restricted procedure URI '${procedure}'`]]);
       return;
     }
     if (!session.authorizer!.isAllowed(procedure, 'register')) {
-      session.send([MSG.ERROR, MSG.REGISTER, request, {}, ERR.NOT_AUTHORIZED, [`session is not authorized to register procedure '${procedure}'`]]);
+      session.send([MSG.ERROR, MSG.REGISTER, request, {}, WAMP_ERRORS.NOT_AUTHORIZED, [`session is not authorized to register procedure '${procedure}'`]]);
       return;
     }
     let reg = this.index.get(procedure, match);
     if (reg !== undefined) {
       if (reg.invoke === 'single' || reg.callees.includes(session)) {
-        session.send([MSG.ERROR, MSG.REGISTER, request, {}, ERR.PROCEDURE_ALREADY_EXISTS, [`register for already registered procedure '${procedure}'`]]);
+        session.send([MSG.ERROR, MSG.REGISTER, request, {}, WAMP_ERRORS.PROCEDURE_ALREADY_EXISTS, [`register for already registered procedure '${procedure}'`]]);
         return;
       }
       if (reg.invoke !== invoke) {
@@ -121,7 +122,7 @@ export class Dealer {
           MSG.REGISTER,
           request,
           {},
-          ERR.PROCEDURE_EXISTS_INVOCATION_POLICY_CONFLICT,
+          WAMP_ERRORS.PROCEDURE_EXISTS_INVOCATION_POLICY_CONFLICT,
           [`register for already registered procedure '${procedure}' with conflicting invocation policy (has ${reg.invoke} and ${invoke} was requested)`],
         ]);
         return;
@@ -143,7 +144,7 @@ export class Dealer {
   unregister(session: Session, request: number, registrationId: number): void {
     const reg = this.byId.get(registrationId);
     if (reg === undefined || !reg.callees.includes(session)) {
-      session.send([MSG.ERROR, MSG.UNREGISTER, request, {}, ERR.NO_SUCH_REGISTRATION]);
+      session.send([MSG.ERROR, MSG.UNREGISTER, request, {}, WAMP_ERRORS.NO_SUCH_REGISTRATION]);
       return;
     }
     this.drop(session, reg);
@@ -177,12 +178,12 @@ export class Dealer {
     let reg = this.index.get(procedure, 'exact');
     if (reg === undefined) {
       if (!isValidUri(procedure)) {
-        caller.send([MSG.ERROR, MSG.CALL, request, {}, ERR.INVALID_URI, [`call with invalid procedure URI '${procedure}'`]]);
+        caller.send([MSG.ERROR, MSG.CALL, request, {}, WAMP_ERRORS.INVALID_URI, [`call with invalid procedure URI '${procedure}'`]]);
         return;
       }
     }
     if (!caller.authorizer!.isAllowed(procedure, 'call')) {
-      caller.send([MSG.ERROR, MSG.CALL, request, {}, ERR.NOT_AUTHORIZED, [`session is not authorized to call procedure '${procedure}'`]]);
+      caller.send([MSG.ERROR, MSG.CALL, request, {}, WAMP_ERRORS.NOT_AUTHORIZED, [`session is not authorized to call procedure '${procedure}'`]]);
       return;
     }
     if (reg === undefined) {
@@ -193,13 +194,13 @@ export class Dealer {
       }
       reg = this.index.best(procedure);
       if (reg === undefined) {
-        caller.send([MSG.ERROR, MSG.CALL, request, {}, ERR.NO_SUCH_PROCEDURE, [`no callee registered for procedure <${procedure}>`]]);
+        caller.send([MSG.ERROR, MSG.CALL, request, {}, WAMP_ERRORS.NO_SUCH_PROCEDURE, [`no callee registered for procedure <${procedure}>`]]);
         return;
       }
     }
     const callee = reg.pickCallee()!;
     if (caller.callsAsCaller.has(request)) {
-      caller.send([MSG.ERROR, MSG.CALL, request, {}, ERR.INVALID_ARGUMENT, [`a call with request ID ${request} is already running`]]);
+      caller.send([MSG.ERROR, MSG.CALL, request, {}, WAMP_ERRORS.INVALID_ARGUMENT, [`a call with request ID ${request} is already running`]]);
       return;
     }
     const shouldReceiveProgress = options['receive_progress'] === true;
@@ -234,11 +235,11 @@ export class Dealer {
     try {
       r = this.hooks.callMeta(caller, procedure, args ?? [], kwargs ?? {});
     } catch (e) {
-      caller.send([MSG.ERROR, MSG.CALL, request, {}, ERR.INVALID_ARGUMENT, [e instanceof Error ? e.message : String(e)]]);
+      caller.send([MSG.ERROR, MSG.CALL, request, {}, WAMP_ERRORS.INVALID_ARGUMENT, [e instanceof Error ? e.message : String(e)]]);
       return;
     }
     if (r === undefined) {
-      caller.send([MSG.ERROR, MSG.CALL, request, {}, ERR.NO_SUCH_PROCEDURE, [`no callee registered for procedure <${procedure}>`]]);
+      caller.send([MSG.ERROR, MSG.CALL, request, {}, WAMP_ERRORS.NO_SUCH_PROCEDURE, [`no callee registered for procedure <${procedure}>`]]);
     } else if (r.error !== undefined) {
       caller.send(withPayload([MSG.ERROR, MSG.CALL, request, {}, r.error], r.args, r.kwargs));
     } else {
@@ -273,8 +274,8 @@ export class Dealer {
     inv.timer = undefined;
     if (inv.caller.callsAsCaller.get(inv.callerRequest) !== inv) return;
     this.finish(inv);
-    this.interrupt(inv, 'killnowait', ERR.TIMEOUT);
-    if (inv.caller.isOpen) inv.caller.send([MSG.ERROR, MSG.CALL, inv.callerRequest, {}, ERR.TIMEOUT, [`call timed out after ${timeoutMs} ms`]]);
+    this.interrupt(inv, 'killnowait', WAMP_ERRORS.TIMEOUT);
+    if (inv.caller.isOpen) inv.caller.send([MSG.ERROR, MSG.CALL, inv.callerRequest, {}, WAMP_ERRORS.TIMEOUT, [`call timed out after ${timeoutMs} ms`]]);
   }
 
   /** YIELD from a callee: RESULT (progressive or final) to the caller. Unknown IDs (late answers) are dropped. */
@@ -332,18 +333,18 @@ export class Dealer {
     }
     this.finish(inv);
     if (mode === 'killnowait') this.interrupt(inv, 'killnowait');
-    caller.send([MSG.ERROR, MSG.CALL, request, {}, ERR.CANCELED, [`call canceled (mode ${mode})`]]);
+    caller.send([MSG.ERROR, MSG.CALL, request, {}, WAMP_ERRORS.CANCELED, [`call canceled (mode ${mode})`]]);
   }
 
   /** A leaving session: its registrations go, its pending calls as callee fail, its calls as caller are interrupted. */
   detach(session: Session): void {
     for (const inv of [...session.invocations.values()]) {
       this.finish(inv);
-      if (inv.caller.isOpen) inv.caller.send([MSG.ERROR, MSG.CALL, inv.callerRequest, {}, ERR.CANCELED, ['callee disconnected from in-flight request']]);
+      if (inv.caller.isOpen) inv.caller.send([MSG.ERROR, MSG.CALL, inv.callerRequest, {}, WAMP_ERRORS.CANCELED, ['callee disconnected from in-flight request']]);
     }
     for (const inv of [...session.callsAsCaller.values()]) {
       this.finish(inv);
-      this.interrupt(inv, 'killnowait', ERR.CANCELED);
+      this.interrupt(inv, 'killnowait', WAMP_ERRORS.CANCELED);
     }
     for (const reg of [...session.registrations]) this.drop(session, reg);
   }

@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeJson, encodeJson } from '../wamp/codec.js';
+import { WAMP_ERRORS } from '../errors.js';
 import type { Logger } from '../log.js';
 import { safeEqual } from './auth.js';
 import type { RouterConfig } from './config.js';
@@ -210,7 +211,7 @@ export abstract class HttpEndpoint {
   /** Hands one message of the request to the router; `answer` gets the reply (http-endpoint's HttpPeer). */
   protected dispatch({ peer, session }: HttpCaller, request: number, msg: unknown[], special: boolean, res: ServerResponse, answer: (msg: unknown[]) => void): boolean {
     if (!session.isOpen) {
-      sendJson(res, 500, { error: 'wamp.error.runtime_error', args: ['the router is shutting down'], kwargs: {} });
+      sendJson(res, 500, { error: WAMP_ERRORS.RUNTIME_ERROR, args: ['the router is shutting down'], kwargs: {} });
       return false;
     }
     peer.pending.set(request, answer);
@@ -220,7 +221,7 @@ export abstract class HttpEndpoint {
     } catch (e) {
       this.logger.error({ err: e, path: this.path }, 'http service request failed');
       peer.pending.delete(request);
-      sendJson(res, 500, { error: 'wamp.error.runtime_error', args: [String(e)], kwargs: {} });
+      sendJson(res, 500, { error: WAMP_ERRORS.RUNTIME_ERROR, args: [String(e)], kwargs: {} });
       return false;
     }
   }

@@ -15,8 +15,9 @@ import { createHmac } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { safeEqual } from './auth.js';
 import { HttpEndpoint, refuse, sendJson, type HttpCaller, type HttpEndpointOptions } from './http-endpoint.js';
-import { ERR, MSG, isDict, type Dict } from './messages.js';
+import { MSG, isDict, type Dict } from './messages.js';
 import type { Router } from './router.js';
+import { WAMP_ERRORS } from '../errors.js';
 
 export interface PublisherSigning {
   key: string;
@@ -70,7 +71,7 @@ export class HttpPublisher extends HttpEndpoint {
     this.dispatch(caller, request, msg, special, res, (reply) => {
       if (reply[0] === MSG.PUBLISHED) return sendJson(res, 200, { id: reply[2] });
       const error = reply[4] as string;
-      sendJson(res, error === ERR.NOT_AUTHORIZED ? 403 : 400, { error, args: (reply[5] as unknown[] | undefined) ?? [], kwargs: (reply[6] as Dict | undefined) ?? {} });
+      sendJson(res, error === WAMP_ERRORS.NOT_AUTHORIZED ? 403 : 400, { error, args: (reply[5] as unknown[] | undefined) ?? [], kwargs: (reply[6] as Dict | undefined) ?? {} });
     });
   }
 

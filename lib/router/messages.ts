@@ -33,28 +33,6 @@ export const MSG = {
   YIELD: 70,
 } as const;
 
-export const ERR = {
-  INVALID_URI: 'wamp.error.invalid_uri',
-  NO_SUCH_PROCEDURE: 'wamp.error.no_such_procedure',
-  PROCEDURE_ALREADY_EXISTS: 'wamp.error.procedure_already_exists',
-  PROCEDURE_EXISTS_INVOCATION_POLICY_CONFLICT: 'wamp.error.procedure_exists_invocation_policy_conflict',
-  NO_SUCH_REGISTRATION: 'wamp.error.no_such_registration',
-  NO_SUCH_SUBSCRIPTION: 'wamp.error.no_such_subscription',
-  NO_SUCH_SESSION: 'wamp.error.no_such_session',
-  INVALID_ARGUMENT: 'wamp.error.invalid_argument',
-  CANCELED: 'wamp.error.canceled',
-  TIMEOUT: 'wamp.error.timeout',
-  NOT_AUTHORIZED: 'wamp.error.not_authorized',
-  AUTHORIZATION_FAILED: 'wamp.error.authorization_failed',
-  AUTHENTICATION_FAILED: 'wamp.error.authentication_failed',
-  NO_AUTH_METHOD: 'wamp.error.no_auth_method',
-  NO_SUCH_REALM: 'wamp.error.no_such_realm',
-  NO_SUCH_ROLE: 'wamp.error.no_such_role',
-  PROTOCOL_VIOLATION: 'wamp.error.protocol_violation',
-  OPTION_NOT_ALLOWED: 'wamp.error.option_not_allowed',
-  RUNTIME_ERROR: 'wamp.error.runtime_error',
-} as const;
-
 export const CLOSE = {
   GOODBYE_AND_OUT: 'wamp.close.goodbye_and_out',
   NORMAL: 'wamp.close.normal',

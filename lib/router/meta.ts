@@ -4,10 +4,11 @@
  */
 import { numberValue, isWampFloat } from '../wamp/float.js';
 import type { Registration } from './dealer.js';
-import { ERR, isDict, type Dict, type MatchPolicy } from './messages.js';
+import { isDict, type Dict, type MatchPolicy } from './messages.js';
 import type { Realm } from './realm.js';
 import type { Session } from './session.js';
 import type { Subscription } from './broker.js';
+import { WAMP_ERRORS } from '../errors.js';
 
 export type MetaResult = { args?: unknown[]; kwargs?: Dict; error?: string };
 
@@ -64,7 +65,7 @@ export function callMetaProcedure(realm: Realm, caller: Session, procedure: stri
   try {
     return dispatch(realm, caller, procedure, args, kwargs);
   } catch (e) {
-    if (e instanceof InvalidArgument) return { error: ERR.INVALID_ARGUMENT, args: [e.message] };
+    if (e instanceof InvalidArgument) return { error: WAMP_ERRORS.INVALID_ARGUMENT, args: [e.message] };
     throw e;
   }
 }
@@ -80,13 +81,13 @@ function dispatch(realm: Realm, caller: Session, procedure: string, args: unknow
     case 'wamp.session.get': {
       const id = idArg(args, 0, 'session');
       const s = realm.sessions.get(id);
-      if (s === undefined || s.isInternal || !s.isOpen) return noSuch(ERR.NO_SUCH_SESSION, `no session with ID ${id} exists on this router`);
+      if (s === undefined || s.isInternal || !s.isOpen) return noSuch(WAMP_ERRORS.NO_SUCH_SESSION, `no session with ID ${id} exists on this router`);
       return { args: [s.details()] };
     }
     case 'wamp.session.kill': {
       const id = idArg(args, 0, 'session');
       const s = realm.sessions.get(id);
-      if (s === undefined || s.isInternal || !s.isOpen) return noSuch(ERR.NO_SUCH_SESSION, `no session with ID ${id} exists on this router`);
+      if (s === undefined || s.isInternal || !s.isOpen) return noSuch(WAMP_ERRORS.NO_SUCH_SESSION, `no session with ID ${id} exists on this router`);
       if (s === caller) throw new InvalidArgument('a session cannot kill itself');
       const reason = typeof kwargs['reason'] === 'string' ? kwargs['reason'] : 'wamp.close.killed';
       const message = typeof kwargs['message'] === 'string' ? kwargs['message'] : undefined;
@@ -105,15 +106,15 @@ function dispatch(realm: Realm, caller: Session, procedure: string, args: unknow
     }
     case 'wamp.registration.get': {
       const r = registration(realm, idArg(args, 0, 'registration'));
-      return r ? { args: [r.info()] } : noSuch(ERR.NO_SUCH_REGISTRATION, `no registration with ID ${String(args[0])} exists on this dealer`);
+      return r ? { args: [r.info()] } : noSuch(WAMP_ERRORS.NO_SUCH_REGISTRATION, `no registration with ID ${String(args[0])} exists on this dealer`);
     }
     case 'wamp.registration.list_callees': {
       const r = registration(realm, idArg(args, 0, 'registration'));
-      return r ? { args: [r.callees.map((s) => s.id)] } : noSuch(ERR.NO_SUCH_REGISTRATION, `no registration with ID ${String(args[0])} exists on this dealer`);
+      return r ? { args: [r.callees.map((s) => s.id)] } : noSuch(WAMP_ERRORS.NO_SUCH_REGISTRATION, `no registration with ID ${String(args[0])} exists on this dealer`);
     }
     case 'wamp.registration.count_callees': {
       const r = registration(realm, idArg(args, 0, 'registration'));
-      return r ? { args: [r.callees.length] } : noSuch(ERR.NO_SUCH_REGISTRATION, `no registration with ID ${String(args[0])} exists on this dealer`);
+      return r ? { args: [r.callees.length] } : noSuch(WAMP_ERRORS.NO_SUCH_REGISTRATION, `no registration with ID ${String(args[0])} exists on this dealer`);
     }
     case 'wamp.subscription.list':
       return { args: [listByPolicy(broker.index.entries())] };
@@ -128,15 +129,15 @@ function dispatch(realm: Realm, caller: Session, procedure: string, args: unknow
     }
     case 'wamp.subscription.get': {
       const s = broker.byId.get(idArg(args, 0, 'subscription'));
-      return s ? { args: [s.info()] } : noSuch(ERR.NO_SUCH_SUBSCRIPTION, `no subscription with ID ${String(args[0])} exists on this broker`);
+      return s ? { args: [s.info()] } : noSuch(WAMP_ERRORS.NO_SUCH_SUBSCRIPTION, `no subscription with ID ${String(args[0])} exists on this broker`);
     }
     case 'wamp.subscription.list_subscribers': {
       const s = broker.byId.get(idArg(args, 0, 'subscription'));
-      return s ? { args: [[...s.subscribers].map((x) => x.id)] } : noSuch(ERR.NO_SUCH_SUBSCRIPTION, `no subscription with ID ${String(args[0])} exists on this broker`);
+      return s ? { args: [[...s.subscribers].map((x) => x.id)] } : noSuch(WAMP_ERRORS.NO_SUCH_SUBSCRIPTION, `no subscription with ID ${String(args[0])} exists on this broker`);
     }
     case 'wamp.subscription.count_subscribers': {
       const s = broker.byId.get(idArg(args, 0, 'subscription'));
-      return s ? { args: [s.subscribers.size] } : noSuch(ERR.NO_SUCH_SUBSCRIPTION, `no subscription with ID ${String(args[0])} exists on this broker`);
+      return s ? { args: [s.subscribers.size] } : noSuch(WAMP_ERRORS.NO_SUCH_SUBSCRIPTION, `no subscription with ID ${String(args[0])} exists on this broker`);
     }
     default:
       return undefined;

@@ -10,10 +10,11 @@ import { beginAuthentication, type AuthIdentity, type AuthOutcome } from './auth
 import { TRUSTED_AUTHORIZER, type Authorizer } from './authorizer.js';
 import type { RouterConfig } from './config.js';
 import { uniqueRandomId } from './ids.js';
-import { CLOSE, ERR, MSG, ProtocolViolation, isDict, messageName, validateMessage, type Dict } from './messages.js';
+import { CLOSE, MSG, ProtocolViolation, isDict, messageName, validateMessage, type Dict } from './messages.js';
 import { Realm } from './realm.js';
 import type { RelayHead } from './relay-head.js';
 import { Session, type Peer } from './session.js';
+import { WAMP_ERRORS } from '../errors.js';
 
 /** Features announced in WELCOME: what the broker and dealer really implement. */
 export const ROUTER_ROLES = {
@@ -77,7 +78,7 @@ export class Router {
       session.stateTimer = undefined;
       if (session.state === 'new' || session.state === 'challenging') {
         this.logger.debug({ session: session.id }, 'handshake timed out');
-        this.abort(session, ERR.PROTOCOL_VIOLATION, 'no WAMP session established in time');
+        this.abort(session, WAMP_ERRORS.PROTOCOL_VIOLATION, 'no WAMP session established in time');
       }
     }, this.config.limits.handshake_timeout_ms);
     return session;
@@ -155,7 +156,7 @@ export class Router {
 
   /** A frame that could not be decoded, or a message that breaks the protocol. */
   protocolViolation(session: Session, message: string): void {
-    this.abort(session, ERR.PROTOCOL_VIOLATION, message, CLOSE_PROTOCOL_ERROR);
+    this.abort(session, WAMP_ERRORS.PROTOCOL_VIOLATION, message, CLOSE_PROTOCOL_ERROR);
   }
 
   /** `rawText`: the message's JSON text when it came as JSON (payloads are relayed from it). */
@@ -239,7 +240,7 @@ export class Router {
   private hello(session: Session, realmName: string, details: Dict): void {
     const realm = this.realms.get(realmName);
     if (realm === undefined) {
-      this.abort(session, ERR.NO_SUCH_REALM, `no realm "${realmName}" exists on this router`);
+      this.abort(session, WAMP_ERRORS.NO_SUCH_REALM, `no realm "${realmName}" exists on this router`);
       return;
     }
     session.realm = realm;
@@ -267,7 +268,7 @@ export class Router {
     const realm = session.realm!;
     const authorizer = realm.authorizerFor(identity.authrole, identity.authid);
     if (authorizer === undefined) {
-      this.abort(session, ERR.NO_SUCH_ROLE, `role '${identity.authrole}' does not exist on realm '${realm.name}'`);
+      this.abort(session, WAMP_ERRORS.NO_SUCH_ROLE, `role '${identity.authrole}' does not exist on realm '${realm.name}'`);
       return;
     }
     if (session.stateTimer !== undefined) {
