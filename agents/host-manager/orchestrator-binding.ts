@@ -18,7 +18,7 @@ import {
   type ClusterView,
   type OrchestratorCommand,
   type OrchestratorOptions,
-  type OpResult as OrchestratorOpResult,
+  type OrchestratorReply,
   type RegistryView,
   type TickResult,
 } from '../../lib/orchestrator/index.js';
@@ -528,7 +528,7 @@ export class OrchestratorBinding {
     );
   }
 
-  private task<S extends z.ZodObject>(name: string, schema: S, docstring: string, fn: (orch: Orchestrator, params: z.infer<S>) => OrchestratorOpResult): void {
+  private task<S extends z.ZodObject>(name: string, schema: S, docstring: string, fn: (orch: Orchestrator, params: z.infer<S>) => OrchestratorReply): void {
     this.runtime.registerTask(name, {
       fn: (session, params) => {
         const orch = this.orch;
@@ -545,7 +545,7 @@ export class OrchestratorBinding {
     });
   }
 
-  private freeze(orch: Orchestrator, scope: 'node' | string | string[], isFreeze: boolean): OrchestratorOpResult {
+  private freeze(orch: Orchestrator, scope: 'node' | string | string[], isFreeze: boolean): OrchestratorReply {
     const services = scopeServices(scope);
     if (services === null) return isFreeze ? orch.freezeNode() : orch.thawNode();
     const unknown = services.filter((s) => !Object.hasOwn(this.options.site.services, s));

@@ -35,7 +35,7 @@ export interface AgentRuntimeOptions {
   clock?: Clock;
 }
 
-export interface FeedOptions {
+export interface FeedRegistrationOptions {
   record?: boolean;
   aggParams?: Record<string, unknown>;
   bufferTimeS?: number;
@@ -120,7 +120,7 @@ export class AgentRuntime extends EventEmitter<AgentRuntimeEvents> {
   }
 
   /** Registers a feed; its topic is `{address}.feeds.{name}`. */
-  registerFeed(name: string, options: FeedOptions = {}): Feed {
+  registerFeed(name: string, options: FeedRegistrationOptions = {}): Feed {
     const existing = this.feeds.get(name);
     if (existing) return existing;
     const feed = new Feed({

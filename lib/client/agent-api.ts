@@ -9,7 +9,7 @@ export const OpTypeSchema = z.enum(['task', 'process']);
 export type OpType = z.infer<typeof OpTypeSchema>;
 
 /** The third element of a `tasks`/`processes` entry. */
-export const OpInfoSchema = z.looseObject({
+export const ApiOpInfoSchema = z.looseObject({
   blocking: z.boolean().optional(),
   /** Tasks only: whether an aborter is registered. */
   abortable: z.boolean().optional(),
@@ -17,10 +17,10 @@ export const OpInfoSchema = z.looseObject({
   op_type: OpTypeSchema.optional(),
   min_privs: z.number().int().optional(),
 });
-export type OpInfo = z.infer<typeof OpInfoSchema>;
+export type ApiOpInfo = z.infer<typeof ApiOpInfoSchema>;
 
 /** `[name, session_or_placeholder, op_info]`; the placeholder is `{op_name, status: "no_history"}`. */
-export const OpEntrySchema = z.tuple([z.string(), z.record(z.string(), z.unknown()), OpInfoSchema]);
+export const OpEntrySchema = z.tuple([z.string(), z.record(z.string(), z.unknown()), ApiOpInfoSchema]);
 
 export const AccessControlSchema = z.looseObject({
   version: z.number().int().optional(),

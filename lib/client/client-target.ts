@@ -7,11 +7,12 @@
  */
 import { ConfigError } from '../errors.js';
 import { parseEnv } from '../site-config/env.js';
+import { DEFAULT_ADDRESS_ROOT, DEFAULT_REALM } from '../site-config/site-defaults.js';
+
+export { DEFAULT_ADDRESS_ROOT, DEFAULT_REALM };
 import { resolveClientConfig, type ClientConfig } from '../site-config/resolve-client-config.js';
 import type { ClientTransport, TransportKind } from './client-transport.js';
 
-export const DEFAULT_REALM = 'test_realm';
-export const DEFAULT_ADDRESS_ROOT = 'observatory';
 
 export interface ClientTargetOptions {
   /** An OCS site file; its hub (with the matching host's overrides) gives the URLs, realm and root. */

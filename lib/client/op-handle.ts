@@ -5,7 +5,7 @@
  * `status`/`stop`/`abort` → `[action, op, {}]`; each answers `{status, message, session}`.
  */
 import { ResponseCode } from '../ops/op-codes.js';
-import type { OpInfo, OpType } from './agent-api.js';
+import type { ApiOpInfo, OpType } from './agent-api.js';
 import type { OpReply } from './op-reply.js';
 
 export type OpParams = Record<string, unknown>;
@@ -28,7 +28,7 @@ export type OpRequest = (action: OpAction, opName: string, params: OpParams, kwa
 interface OpHandleBase<P extends OpParams> {
   /** The op name on the wire (may contain `-` or spaces). */
   readonly name: string;
-  readonly info: OpInfo;
+  readonly info: ApiOpInfo;
   start(params?: P, options?: CallOptions): Promise<OpReply>;
   wait(options?: WaitOptions): Promise<OpReply>;
   status(options?: CallOptions): Promise<OpReply>;
@@ -48,10 +48,10 @@ export interface ProcessHandle<P extends OpParams = OpParams> extends OpHandleBa
 
 export type OpHandle = TaskHandle | ProcessHandle;
 
-export function createOpHandle(opType: 'task', name: string, info: OpInfo, request: OpRequest): TaskHandle;
-export function createOpHandle(opType: 'process', name: string, info: OpInfo, request: OpRequest): ProcessHandle;
-export function createOpHandle(opType: OpType, name: string, info: OpInfo, request: OpRequest): OpHandle;
-export function createOpHandle(opType: OpType, name: string, info: OpInfo, request: OpRequest): OpHandle {
+export function createOpHandle(opType: 'task', name: string, info: ApiOpInfo, request: OpRequest): TaskHandle;
+export function createOpHandle(opType: 'process', name: string, info: ApiOpInfo, request: OpRequest): ProcessHandle;
+export function createOpHandle(opType: OpType, name: string, info: ApiOpInfo, request: OpRequest): OpHandle;
+export function createOpHandle(opType: OpType, name: string, info: ApiOpInfo, request: OpRequest): OpHandle {
   const start = (params: OpParams = {}, options: CallOptions = {}) => request('start', name, params, {}, options);
   const wait = (options: WaitOptions = {}) => request('wait', name, {}, { timeout: options.timeoutS ?? null }, { ...options, waitS: options.timeoutS ?? null });
   const status = (options: CallOptions = {}) => request('status', name, {}, {}, options);

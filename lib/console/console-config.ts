@@ -4,12 +4,13 @@
  * &registry=ID`). Browser-neutral: the page hands in what it read.
  */
 import { z } from 'zod';
+import { DEFAULT_ADDRESS_ROOT, DEFAULT_REALM, DEFAULT_REGISTRY_ID } from '../site-config/site-defaults.js';
 
 /** What the server hands the page at `/console/config.json`. */
 export const ServedConsoleConfigSchema = z.looseObject({
-  realm: z.string().min(1).default('test_realm'),
-  address_root: z.string().min(1).default('observatory'),
-  registry_id: z.string().min(1).default('registry'),
+  realm: z.string().min(1).default(DEFAULT_REALM),
+  address_root: z.string().min(1).default(DEFAULT_ADDRESS_ROOT),
+  registry_id: z.string().min(1).default(DEFAULT_REGISTRY_ID),
   /** null: the router at the page's own host and port, path /ws */
   router_url: z.string().min(1).nullable().default(null),
 });

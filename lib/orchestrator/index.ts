@@ -10,8 +10,8 @@ export {
   type OrchestratorCommand,
   type CommandType,
   type TickResult,
-  type OpResult,
-  type RestoreResult,
+  type OrchestratorReply,
+  type OrchestratorRestoreResult,
   type ClusterView,
   type FailoverRecord,
 } from './orchestrator.js';

@@ -61,7 +61,7 @@ import { InvalidParamsError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { OpCode } from '../ops/op-codes.js';
 import { RateLimitedLog } from '../rate-limited-log.js';
-import type { ServiceConfig } from '../site-config/schema.js';
+import type { SiteServiceConfig } from '../site-config/schema.js';
 import { GLOBAL_EXPECT, serviceInstanceIds } from '../site-config/services.js';
 import { CHILD_STATES, type ChildState } from '../supervisor/child-record.js';
 import {
@@ -128,7 +128,7 @@ export const DEFAULT_ORCHESTRATOR_OPTIONS: Readonly<OrchestratorOptions> = Objec
 });
 
 /** What the orchestrator reads of a service declaration (a site-config `services:` entry fits). */
-export type ServiceDeclaration = Pick<ServiceConfig, 'instances' | 'hosts' | 'placement' | 'globalExpect'>;
+export type ServiceDeclaration = Pick<SiteServiceConfig, 'instances' | 'hosts' | 'placement' | 'globalExpect'>;
 
 export interface OrchestratorConfig {
   /** This host's name, as listed under a service's `hosts`. */
@@ -165,12 +165,12 @@ export interface TickResult {
   snapshot: OrchestratorSnapshot | null;
 }
 
-export interface OpResult {
+export interface OrchestratorReply {
   ok: boolean;
   message: string;
 }
 
-export type RestoreResult = { ok: true } | { ok: false; error: string };
+export type OrchestratorRestoreResult = { ok: true } | { ok: false; error: string };
 
 export interface FailoverRecord {
   instance_id: string;
@@ -476,7 +476,7 @@ export class Orchestrator {
   // ops
 
   /** `set_expect(service, global_expect)`: a cluster-wide intent, published to every host. */
-  setExpect(service: string, globalExpect: RuntimeExpect): OpResult {
+  setExpect(service: string, globalExpect: RuntimeExpect): OrchestratorReply {
     this.requireService(service);
     if (!RUNTIME_EXPECT_VALUES.includes(globalExpect)) {
       throw new InvalidParamsError(`global_expect must be one of ${RUNTIME_EXPECT_VALUES.join(', ')}`, { details: { global_expect: globalExpect } });
@@ -486,7 +486,7 @@ export class Orchestrator {
   }
 
   /** `relocate(service, to)`: move the service to `to` (break-before-make). */
-  relocate(service: string, to: string): OpResult {
+  relocate(service: string, to: string): OrchestratorReply {
     const decl = this.requireService(service);
     if (!decl.hosts.includes(to)) throw new InvalidParamsError(`'${to}' is not one of the hosts of ${service}`, { details: { service, to, hosts: [...decl.hosts] } });
     this.applyRequest(service, { op: 'relocate', to });
@@ -494,33 +494,33 @@ export class Orchestrator {
   }
 
   /** `freeze` (node): no automatic action here; this host is no candidate; its instances stay. */
-  freezeNode(): OpResult {
+  freezeNode(): OrchestratorReply {
     this.isFrozen = true;
     this.logger.info({}, 'node frozen');
     return { ok: true, message: 'node frozen' };
   }
 
-  thawNode(): OpResult {
+  thawNode(): OrchestratorReply {
     this.isFrozen = false;
     this.logger.info({}, 'node thawed');
     return { ok: true, message: 'node thawed' };
   }
 
   /** `freeze` (service, on this host only). */
-  freezeService(service: string): OpResult {
+  freezeService(service: string): OrchestratorReply {
     this.requireService(service);
     this.localFrozen.add(service);
     return { ok: true, message: `${service} frozen on ${this.node}` };
   }
 
-  thawService(service: string): OpResult {
+  thawService(service: string): OrchestratorReply {
     this.requireService(service);
     this.localFrozen.delete(service);
     return { ok: true, message: `${service} thawed on ${this.node}` };
   }
 
   /** `clear(service, node?)`: lift start_failed / stop_failed on `node` (default: here); reaches other hosts through the feed. */
-  clear(service: string, node: string = this.node): OpResult {
+  clear(service: string, node: string = this.node): OrchestratorReply {
     this.requireService(service);
     if (!this.knownNodes.has(node)) throw new InvalidParamsError(`unknown host '${node}'`, { details: { service, node } });
     const counter = (this.clears.get(service)?.get(node) ?? 0) + 1;
@@ -532,7 +532,7 @@ export class Orchestrator {
    * An operator stopped (`'stopped'`) or started (`null`) a cluster instance on this host
    * directly: while stopped, this host is no candidate for the service and its instances fail over.
    */
-  setLocalExpect(instanceId: string, localExpect: 'stopped' | null): OpResult {
+  setLocalExpect(instanceId: string, localExpect: 'stopped' | null): OrchestratorReply {
     const inst = this.local.get(instanceId);
     if (inst === undefined) throw new InvalidParamsError(`'${instanceId}' is not an instance of a cluster service`, { details: { instance_id: instanceId } });
     const now = this.clock.nowMs();
@@ -1090,7 +1090,7 @@ export class Orchestrator {
    * Loads a snapshot (from the state file) before the first tick. Entries for services or
    * instances no longer declared are ignored; a snapshot of another host is refused.
    */
-  restore(raw: unknown): RestoreResult {
+  restore(raw: unknown): OrchestratorRestoreResult {
     const parsed = OrchestratorSnapshotSchema.safeParse(raw);
     if (!parsed.success) return { ok: false, error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
     const snap = parsed.data;

@@ -73,7 +73,7 @@ export interface HeartbeatEventDetails {
   publisher_authid?: string;
 }
 
-export interface Heartbeat {
+export interface ParsedHeartbeat {
   agentAddress: string;
   agentClass: string | null;
   /** The feed's `session_id` (the agent process's start time as a string); null when absent. */
@@ -83,7 +83,7 @@ export interface Heartbeat {
 }
 
 export type HeartbeatParseResult =
-  | { ok: true; beat: Heartbeat }
+  | { ok: true; beat: ParsedHeartbeat }
   | { ok: false; reason: HeartbeatRejectReason; detail: string; agentAddress?: string };
 
 const HEARTBEAT_TOPIC_SUFFIX = '.feeds.heartbeat';

@@ -41,7 +41,7 @@ import type { SingleSampleBlock } from '../feeds/feed.js';
 import { encodeRecord, type AgentRecord, type WireAgentRecord } from './agent-record.js';
 import type { AgentStatusEvent, ForgetReason } from './agent-status-event.js';
 import { RateLimitedLog } from '../rate-limited-log.js';
-import { MAX_NAME_LENGTH, MAX_OPS_PER_AGENT, agentAddressProblem, parseHeartbeat, type Heartbeat, type HeartbeatEventDetails, type HeartbeatParseOptions } from './heartbeat-parser.js';
+import { MAX_NAME_LENGTH, MAX_OPS_PER_AGENT, agentAddressProblem, parseHeartbeat, type ParsedHeartbeat, type HeartbeatEventDetails, type HeartbeatParseOptions } from './heartbeat-parser.js';
 import { LIVENESS_SNAPSHOT_VERSION, LivenessSnapshotSchema, SnapshotAgentSchema, type LivenessSnapshot } from './liveness-snapshot.js';
 import { operationField } from './operation-field.js';
 import { afterCheckPhase, type AfterPendingInput } from './after-pending-input.js';
@@ -343,7 +343,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
 
   // -------------------------------------------------------------------------------------------
 
-  private accept(beat: Heartbeat): boolean {
+  private accept(beat: ParsedHeartbeat): boolean {
     const nowMs = this.clock.nowMs();
     const agent = this.agents.get(beat.agentAddress);
     if (agent === undefined) return this.admit(beat, nowMs);
@@ -363,7 +363,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     return true;
   }
 
-  private admit(beat: Heartbeat, nowMs: number): boolean {
+  private admit(beat: ParsedHeartbeat, nowMs: number): boolean {
     if (this.agents.size >= this.maxAgents && !this.evictLongestExpired(nowMs)) {
       this.drops.note(TRACKER_FULL, { agent_address: beat.agentAddress, max_agents: this.maxAgents });
       return false;
@@ -441,7 +441,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     }
   }
 
-  private recover(agent: TrackedAgent, beat: Heartbeat, nowMs: number): void {
+  private recover(agent: TrackedAgent, beat: ParsedHeartbeat, nowMs: number): void {
     const opCodesBefore = opCodesObject(agent.opCodes);
     const timeExpiredBeforeS = (agent.expiredAtMs ?? nowMs) / 1000;
     this.unexpire(agent);
@@ -456,7 +456,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     });
   }
 
-  private restart(agent: TrackedAgent, beat: Heartbeat, nowMs: number): void {
+  private restart(agent: TrackedAgent, beat: ParsedHeartbeat, nowMs: number): void {
     const opCodesBefore = opCodesObject(agent.opCodes);
     const sessionIdBefore = agent.sessionId as string;
     const wasExpired = agent.isExpired;

@@ -5,9 +5,10 @@
  * of an empty input.
  */
 import { deepFreeze } from '../site-config/deep-freeze.js';
+import { DEFAULT_ADDRESS_ROOT, DEFAULT_REALM, DEFAULT_REGISTRY_ID } from '../site-config/site-defaults.js';
 import type { RealmConfig, RouterConfig, RouterConfigInput } from './config.js';
 
-export const DEFAULT_REALM = 'test_realm';
+export { DEFAULT_REALM };
 
 export const LIMIT_DEFAULTS = {
   outbound_high_water_bytes: 4 * 1024 * 1024,
@@ -25,7 +26,7 @@ export const HTTP_BRIDGE_AUTHID_DEFAULT = 'http-bridge';
 export const HTTP_BRIDGE_DEFAULTS = { enabled: true, authid: HTTP_BRIDGE_AUTHID_DEFAULT, allowed_origins: [], allowed_hosts: [] };
 export const HTTP_PUBLISHER_DEFAULTS = { enabled: true, authid: 'http-publisher', timestamp_delta_limit: 300 };
 /** The web console at /console/ (console-assets.ts): what the page is told to connect to. */
-export const CONSOLE_DEFAULTS = { enabled: true, address_root: 'observatory', registry_id: 'registry' };
+export const CONSOLE_DEFAULTS = { enabled: true, address_root: DEFAULT_ADDRESS_ROOT, registry_id: DEFAULT_REGISTRY_ID };
 
 /** The role every default realm has: anonymous may do everything (OCS's development setup). */
 export function allowAllRealm(name: string): RealmConfig {

@@ -9,6 +9,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_REALM } from '../site-config/site-defaults.js';
 import type { RouterConfig } from './config.js';
 
 export const CONSOLE_PATH = '/console/';
@@ -46,7 +47,7 @@ export class ConsoleAssets {
   constructor(config: RouterConfig) {
     const c = config.console;
     this.directory = c.directory ?? defaultConsoleDirectory();
-    const realm = c.realm ?? config.realms[0]?.name ?? 'test_realm';
+    const realm = c.realm ?? config.realms[0]?.name ?? DEFAULT_REALM;
     this.configJson = JSON.stringify({ realm, address_root: c.address_root, registry_id: c.registry_id, router_url: null });
   }
 

@@ -206,4 +206,4 @@ export const SiteConfigSchema = z.preprocess(dropExtensionKeys, SiteFileSchema);
 export type SiteConfig = DeepReadonly<z.infer<typeof SiteConfigSchema>>;
 /** A site file as written. */
 export type SiteConfigInput = z.input<typeof SiteFileSchema>;
-export type ServiceConfig = SiteConfig['services'][string];
+export type SiteServiceConfig = SiteConfig['services'][string];

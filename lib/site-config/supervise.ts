@@ -9,7 +9,7 @@ export const RESTART_POLICY = {
   ON_FAILURE: 'on-failure',
   NEVER: 'never',
 } as const;
-export type RestartPolicy = (typeof RESTART_POLICY)[keyof typeof RESTART_POLICY];
+export type RestartPolicyName = (typeof RESTART_POLICY)[keyof typeof RESTART_POLICY];
 
 const SIGNAL_NAMES: readonly string[] = Object.keys(constants.signals);
 
@@ -27,7 +27,7 @@ const seconds = (min: 'zero' | 'positive') =>
  */
 export const SuperviseSchema = strictObject(
   {
-    restart: z.enum(Object.values(RESTART_POLICY) as [RestartPolicy, ...RestartPolicy[]]).optional(),
+    restart: z.enum(Object.values(RESTART_POLICY) as [RestartPolicyName, ...RestartPolicyName[]]).optional(),
     'min-uptime-s': seconds('zero').optional(),
     'max-failures': z
       .union([z.number().int().min(0), z.null()], { error: expected('a whole number >= 0, or null for no limit') })
@@ -53,7 +53,7 @@ export const SuperviseSchema = strictObject(
   })
   .transform((s) => {
     const out: {
-      restart?: RestartPolicy;
+      restart?: RestartPolicyName;
       minUptimeS?: number;
       maxFailures?: number | null;
       failureWindowS?: number;

@@ -4,7 +4,7 @@
  * stop, abort when abortable, wait. The agent's reply text is shown inline.
  */
 import { useMemo, useState } from 'preact/hooks';
-import type { OpInfo } from '../../../client/agent-api.js';
+import type { ApiOpInfo } from '../../../client/agent-api.js';
 import type { OpSessionData } from '../../../client/op-reply.js';
 import { paramFields, paramsFromForm, paramsFromJson } from '../../../ops/docstring-params.js';
 import type { ConsoleSession, OpAction } from '../console-session.js';
@@ -16,7 +16,7 @@ interface OpCardProps {
   address: string;
   name: string;
   kind: 'task' | 'process';
-  info: OpInfo;
+  info: ApiOpInfo;
   code: number | undefined;
   session: OpSessionData | undefined;
 }
