@@ -157,3 +157,8 @@ export function errorFromWamp(uri: string, args: unknown[] = [], kwargs: Record<
   if (args.length > 0 && !BY_URI.has(uri)) details['args'] = args;
   return new ctor(message, { details });
 }
+
+/** The message of an Error, or anything else thrown as text (for log fields and replies). */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,9 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { resolve } from 'node:path';
-import type { z } from 'zod';
 import type { AgentRuntime } from '../../lib/agent/agent-runtime.js';
 import { systemClock, type Clock, type TimerHandle } from '../../lib/clock.js';
-import { ConfigError } from '../../lib/errors.js';
+import { ConfigError, messageOf } from '../../lib/errors.js';
 import type { Feed } from '../../lib/feeds/feed.js';
 import type { OpResult } from '../../lib/ops/op-table.js';
 import type { OpSession } from '../../lib/ops/op-session.js';
@@ -12,38 +11,20 @@ import { AGENT_TICKET_VAR, agentTicket } from '../../lib/site-config/identities.
 import { loadSiteConfig } from '../../lib/site-config/load.js';
 import { siteInstanceIds } from '../../lib/site-config/site-lookup.js';
 import type { SiteConfig } from '../../lib/site-config/schema.js';
-import { CHILD_STATES, type ChildState } from '../../lib/supervisor/child-record.js';
-import type { HistoryRecord } from '../../lib/supervisor/history-log.js';
+import { CHILD_STATES } from '../../lib/supervisor/child-record.js';
 import type { ProcessControl } from '../../lib/supervisor/process-control.js';
 import type { SupervisedEntry } from '../../lib/supervisor/supervised-entry.js';
-import { Supervisor, type ChildResult, type InitReport, type SupervisorOptions, type SyncReport, type VerbResult } from '../../lib/supervisor/supervisor.js';
-import type { Ids } from '../../lib/supervisor/verb-params.js';
+import { Supervisor, type InitReport, type SupervisorOptions, type SyncReport, type VerbResult } from '../../lib/supervisor/supervisor.js';
 import type { HostManagerArgs } from './config.js';
 import { buildEntries, type EntryContext, type SkippedEntry } from './entries.js';
-import type { ChildStateEntry } from '../../lib/supervisor/child-view.js';
 import { markFloats } from '../../lib/ops/session-data.js';
 import type { HostManagerMetrics } from './hm-metrics.js';
 import { ChildLiveness } from './liveness.js';
 import { OrchestratorBinding } from './orchestrator-binding.js';
 import { clusterEntries } from './orchestrator-entries.js';
-import {
-  CancelParamsSchema,
-  CreateOpParamsSchema,
-  DieOpParamsSchema,
-  IdsParamsSchema,
-  KillParamsSchema,
-  LogsOpParamsSchema,
-  ManagerParamsSchema,
-  OpenOpParamsSchema,
-  RemoveOpParamsSchema,
-  ScheduleOpParamsSchema,
-  SignalParamsSchema,
-  UpdateOpParamsSchema,
-  createParamsOf,
-  openParamsOf,
-  scheduleOf,
-  scheduleProblem,
-} from './params.js';
+import { STATE_CODES, fieldPrefix, formatHistory, historyView, skippedChildState } from './manager-views.js';
+import { MANAGER_NOT_RUNNING, OP_PRIVS, applyUpdateRequests, registerVerbTasks, resultView } from './verb-tasks.js';
+import { DieOpParamsSchema, ManagerParamsSchema, UpdateOpParamsSchema } from './params.js';
 
 /** The parts of AgentRuntime the HostManager uses. */
 export type HostManagerHost = Pick<AgentRuntime, 'address' | 'logger' | 'ops' | 'registerTask' | 'registerProcess' | 'registerFeed' | 'subscribe' | 'call' | 'shutdown'> & {
@@ -85,45 +66,6 @@ export interface HostManagerOptions {
 /** `config_parse_status` entry: [ok, unix seconds, message], as OCS's HostManager. */
 type ParseStatus = [ok: boolean, atS: number, message: string];
 
-/** Grafana's supervisor dashboard codes (site-config/grafana/README.md). */
-export const STATE_CODES: Readonly<Record<ChildState, number>> = {
-  UNKNOWN: 0,
-  STOPPED: 1,
-  PENDING: 2,
-  STARTING: 3,
-  RUNNING: 4,
-  SUSPENDED: 5,
-  STOPPING: 6,
-  EXITED: 7,
-  BACKOFF: 8,
-  CRASHED: 9,
-  KILLED: 10,
-};
-
-/** Credential levels under an access policy (`none` gives everyone level 1, so every op is 1 there). */
-export const OP_PRIVS = {
-  logs: 1,
-  manager: 2,
-  update: 2,
-  start: 2,
-  stop: 2,
-  restart: 2,
-  suspend: 2,
-  resume: 2,
-  reset: 2,
-  cancel: 2,
-  schedule: 2,
-  kill: 3,
-  signal: 3,
-  remove: 3,
-  open: 3,
-  create: 3,
-  die: 3,
-} as const;
-
-export const MANAGER_NOT_RUNNING = 'Manager process is not running';
-export const EXEC_DISABLED = 'create refused: this HostManager was started without --allow-exec, so it does not run arbitrary commands';
-
 const MANAGER_REFRESH_MS = 1000;
 const CHANGE_DEBOUNCE_MS = 100;
 const HISTORY_IN_DATA = 50;
@@ -131,21 +73,6 @@ const HISTORY_IN_DATA = 50;
 /** A child's own ticket under agent identities (OCS_AGENT_TICKET). */
 function ticketEnv(key: string): (id: string) => Record<string, string> {
   return (id) => ({ [AGENT_TICKET_VAR]: agentTicket(key, id) });
-}
-
-/** A site instance this HostManager does not run, as a `child_states` entry (OCS: operable false, down). */
-function skippedChildState(s: SkippedEntry): ChildStateEntry & { reason: string } {
-  return { instance_id: s.id, agent_class: s.agentClass, next_action: 'down', target_state: s.target, stability: 1, operable: false, restart_required: false, state: CHILD_STATES.UNKNOWN, reason: s.reason };
-}
-
-/** `fake-data1` → `fake_data1`: the child's field prefix in the child_states feed. */
-export function fieldPrefix(id: string): string {
-  const name = id.replace(/[^A-Za-z0-9_]/g, '_');
-  return /^_*[A-Za-z]/.test(name) ? name : `c_${name}`;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** What the HostManager tells an orchestrator about its supervisor. */
@@ -385,12 +312,12 @@ export class HostManager {
       site = this.loadSite(this.options.siteFile);
       plan = buildEntries(site, this.entryContext);
     } catch (err) {
-      const message = `config reload failed; keeping the running config: ${errorText(err)}`;
-      this.configStatus = [false, nowS, errorText(err)];
+      const message = `config reload failed; keeping the running config: ${messageOf(err)}`;
+      this.configStatus = [false, nowS, messageOf(err)];
       const sup = this.supervisor;
       if (sup !== null) sup.recordRequest('reload_config', { site_file: this.options.siteFile }, false, message);
       else this.post(message);
-      this.runtime.logger.warn({ err: errorText(err) }, 'config reload failed; keeping the running config');
+      this.runtime.logger.warn({ err: messageOf(err) }, 'config reload failed; keeping the running config');
       return { ok: false, message, report: null };
     }
     this.site = site;
@@ -477,7 +404,7 @@ export class HostManager {
           data: { [`${p}_state_code`]: BigInt(STATE_CODES[s.state]), [`${p}_restarts`]: BigInt(s.restarts) },
         });
       } catch (err) {
-        this.runtime.logger.warn({ err: errorText(err), instance_id: s.id }, 'child_states block refused');
+        this.runtime.logger.warn({ err: messageOf(err), instance_id: s.id }, 'child_states block refused');
       }
     }
     this.feed.flushBuffer();
@@ -550,77 +477,12 @@ export class HostManager {
       docstring:
         "update(requests=[], reload_config=False)\n\n**Task** - Set target states and/or reload the site file.\n\nParameters:\n    requests (list): (instance_id or 'all', 'up' or 'down') pairs, applied in order.\n    reload_config (bool): Re-read the site file first.",
     });
-    const idsVerb = (name: 'start' | 'stop' | 'restart' | 'suspend' | 'resume' | 'reset', doc: string) =>
-      this.verbTask(name, IdsParamsSchema, OP_PRIVS[name], `${name}(ids)\n\n**Task** - ${doc}\n\nParameters:\n    ids: an instance id, a list of them, or 'all'.`, (sup, p) => sup[name](p.ids as Ids));
-    idsVerb('start', 'Target up and start now (also the way out of CRASHED, KILLED, EXITED).');
-    idsVerb('stop', 'Target down; stop signal, then SIGKILL to the group after the stop timeout.');
-    idsVerb('restart', 'Stop, then start again (not charged to the failure budget).');
-    idsVerb('suspend', 'SIGSTOP the process group (SUSPENDED).');
-    idsVerb('resume', 'SIGCONT the process group (RUNNING again).');
-    idsVerb('reset', 'Clear the failure budget and the stuck flag; a CRASHED child with target up starts.');
-    this.verbTask('kill', KillParamsSchema, OP_PRIVS.kill, "kill(ids, signal='SIGKILL')\n\n**Task** - Target down and signal; ends KILLED (down until start).", (sup, p) =>
-      sup.kill(p.ids as Ids, p.signal),
-    );
-    this.verbTask('signal', SignalParamsSchema, OP_PRIVS.signal, 'signal(id, signal)\n\n**Task** - Send a raw signal to the child\'s process group.', (sup, p) => sup.signal(p.id, p.signal));
-    this.verbTask(
-      'remove',
-      RemoveOpParamsSchema,
-      OP_PRIVS.remove,
-      "remove(ids, running='stop')\n\n**Task** - Forget children; a running one is stopped, killed, or left running untracked (disown).",
-      (sup, p) => sup.remove({ ids: p.ids as Ids, running: p.running }),
-    );
-    this.verbTask('cancel', CancelParamsSchema, OP_PRIVS.cancel, 'cancel(id, keep=False)\n\n**Task** - Cancel a PENDING start: remove the child, or keep it STOPPED.', (sup, p) =>
-      sup.cancel(p.id, p.keep),
-    );
-    this.verbTask(
-      'schedule',
-      ScheduleOpParamsSchema,
-      OP_PRIVS.schedule,
-      'schedule(id, start_at=None, delay_s=None, cron=None, tz=None, action=None, missed=None, run_at_create=None, clear=False)\n\n**Task** - Set (or clear) a start schedule: at a unix time, after a delay, or cron.',
-      (sup, p) => {
-        const problem = scheduleProblem(p);
-        if (problem !== null) return refusal(`schedule refused: ${problem}`);
-        const request = scheduleOf(p);
-        if (p.clear) return request === null ? sup.schedule(p.id, null) : refusal('schedule refused: clear=True takes no start_at, delay_s or cron');
-        if (request === null) return refusal('schedule refused: give one of start_at, delay_s, cron (or clear=True)');
-        return sup.schedule(p.id, request);
-      },
-    );
-    this.verbTask(
-      'create',
-      CreateOpParamsSchema,
-      OP_PRIVS.create,
-      'create(id, cmd, cwd=None, env=None, agent_class=None, restart=None, restart_times=None, stop_signal=None, stop_timeout_s=None, kill_timeout_s=None, ready=None, ready_timeout_s=None, hung_restart_after_s=None, log_max_bytes=None, log_keep=None, start_at=None, delay_s=None, cron=None, tz=None, action=None, missed=None, run_at_create=None, create_stopped=False)\n\n' +
-        '**Task** - Supervise a new command (only with --allow-exec).',
-      (sup, p) => {
-        if (!this.args.allow_exec) return refusal(EXEC_DISABLED);
-        const problem = scheduleProblem(p);
-        if (problem !== null) return refusal(`create refused: ${problem}`);
-        return sup.create(createParamsOf(p));
-      },
-    );
-    this.verbTask(
-      'open',
-      OpenOpParamsSchema,
-      OP_PRIVS.open,
-      'open(pid, id=None, cmd=None, cwd=None, env=None, expect_cmdline=None, restart=None, stop_signal=None, stop_timeout_s=None)\n\n**Task** - Adopt a running process by pid (a cmd to run it again needs --allow-exec).',
-      (sup, p) => {
-        if (p.cmd !== undefined && !this.args.allow_exec) return refusal('open refused: a cmd to run the process again needs --allow-exec on this HostManager');
-        return sup.open(openParamsOf(p));
-      },
-    );
-    rt.registerTask('logs', {
-      fn: (session, params) => {
-        const sup = this.requireManager();
-        if (typeof sup === 'string') return [false, sup];
-        const result = sup.logs({ id: params.id, stream: params.stream, lines: params.lines });
-        session.data = { id: result.id, stdout: result.stdout, stderr: result.stderr };
-        return [result.ok, result.message];
-      },
-      params: LogsOpParamsSchema,
-      blocking: false,
-      minPrivs: this.privs(OP_PRIVS.logs, 'logs'),
-      docstring: "logs(id, stream='both', lines=100)\n\n**Task** - The tail of a child's stdout/stderr files, in session.data.",
+    registerVerbTasks({
+      runtime: rt,
+      allowExec: this.args.allow_exec,
+      privs: (level, op) => this.privs(level, op),
+      requireManager: () => this.requireManager(),
+      refreshManagerData: () => this.refreshManagerData(),
     });
     rt.registerTask('die', {
       fn: (session, params) => this.runDie(session, params),
@@ -631,24 +493,6 @@ export class HostManager {
     });
   }
 
-  private verbTask<S extends z.ZodObject>(name: string, schema: S, level: number, docstring: string, fn: (sup: Supervisor, params: z.infer<S>) => VerbResult & { refusedHere?: boolean }): void {
-    this.runtime.registerTask(name, {
-      fn: (session, params) => {
-        const sup = this.requireManager();
-        if (typeof sup === 'string') return [false, sup];
-        const result = fn(sup, params);
-        if (result.refusedHere === true) sup.recordRequest(name, { ...params }, false, result.message);
-        session.data = { results: result.results.map(resultView) };
-        this.refreshManagerData();
-        return [result.ok, result.message];
-      },
-      params: schema,
-      blocking: false,
-      minPrivs: this.privs(level, name),
-      docstring,
-    });
-  }
-
   private async runManager(session: OpSession, params: { requests: unknown[][]; reload_config: boolean }): Promise<OpResult> {
     if (this.isShuttingDown) return [false, 'HostManager is shutting down'];
     if (this.supervisor === null) {
@@ -656,14 +500,14 @@ export class HostManager {
       try {
         await this.open();
       } catch (err) {
-        return [false, `cannot start supervising: ${errorText(err)}`];
+        return [false, `cannot start supervising: ${messageOf(err)}`];
       }
     }
     this.managerSession = session;
     session.setStatus('running');
     if (params.reload_config) this.reloadConfig();
     const sup = this.supervisor;
-    if (sup !== null) for (const note of this.applyRequests(sup, params.requests).notes) session.addMessage(note);
+    if (sup !== null) for (const note of applyUpdateRequests(sup, params.requests).notes) session.addMessage(note);
     this.refreshManagerData();
     while (!session.stopRequested && this.supervisor !== null) {
       await session.sleep(MANAGER_REFRESH_MS);
@@ -680,47 +524,12 @@ export class HostManager {
     if (typeof sup === 'string') return [false, sup];
     const notes: string[] = [];
     if (params.reload_config) notes.push(this.reloadConfig().message);
-    const applied = this.applyRequests(sup, params.requests);
+    const applied = applyUpdateRequests(sup, params.requests);
     notes.push(...applied.notes);
     for (const note of notes) session.addMessage(note);
     session.data = { results: applied.results.map(resultView) };
     this.refreshManagerData();
     return [true, notes.length > 0 ? notes[notes.length - 1]! : 'No requests.'];
-  }
-
-  /**
-   * HostManager's `requests`: `[instance_id | 'all', 'up' | 'down']`, in order. An invalid pair or
-   * an unknown id gives a note and the rest still applies. `up` on an EXITED or CRASHED child
-   * starts it (HostManager restarts anything whose target is up).
-   */
-  applyRequests(sup: Supervisor, requests: readonly unknown[][]): { notes: string[]; results: ChildResult[] } {
-    const notes: string[] = [];
-    const results: ChildResult[] = [];
-    for (const request of requests) {
-      const [target, state] = request;
-      if (request.length !== 2 || typeof target !== 'string' || (state !== 'up' && state !== 'down')) {
-        notes.push(`Invalid request ${JSON.stringify(request)}: expected [instance_id or 'all', 'up' or 'down']`);
-        continue;
-      }
-      const ids = target === 'all' ? sup.ids() : [target];
-      if (target !== 'all' && sup.stateOf(target) === null) {
-        notes.push(`Unknown instance_id '${target}' (not managed by this HostManager)`);
-        continue;
-      }
-      const revive = state === 'up' ? ids.filter((id) => sup.stateOf(id) === CHILD_STATES.EXITED || sup.stateOf(id) === CHILD_STATES.CRASHED) : [];
-      const plain = ids.filter((id) => !revive.includes(id));
-      if (plain.length > 0) {
-        const r = sup.update(target === 'all' && revive.length === 0 ? [['all', state]] : plain.map((id) => [id, state] as [string, 'up' | 'down']));
-        results.push(...r.results);
-        notes.push(`${target} -> ${state}: ${r.message}`);
-      }
-      if (revive.length > 0) {
-        const r = sup.start(revive);
-        results.push(...r.results);
-        notes.push(`${revive.join(', ')} -> up: ${r.message}`);
-      }
-    }
-    return { notes, results };
   }
 
   private async runDie(session: OpSession, params: { disown: boolean; timeout_s: number }): Promise<OpResult> {
@@ -742,32 +551,3 @@ export class HostManager {
   }
 }
 
-/** A refusal by the HostManager itself (the core never saw the request; it is audited as one). */
-function refusal(message: string): VerbResult & { refusedHere: true } {
-  return { ok: false, message, results: [], refusedHere: true };
-}
-
-function resultView(r: ChildResult): Record<string, unknown> {
-  return { instance_id: r.id, ok: r.ok, message: r.message, state: r.state, pid: r.pid };
-}
-
-function historyView(rec: HistoryRecord): Record<string, unknown> {
-  const { atMs, ...rest } = rec;
-  return { t: atMs / 1000, ...rest };
-}
-
-/** One session message per audit record. */
-export function formatHistory(rec: HistoryRecord): string {
-  switch (rec.kind) {
-    case 'transition':
-      return `${rec.id}: ${rec.from} -> ${rec.to} (${rec.cause ?? ''})${rec.pid != null ? ` pid ${rec.pid}` : ''}`;
-    case 'request':
-      return `request ${rec.verb}${rec.params !== undefined ? ` ${JSON.stringify(rec.params)}` : ''}: ${rec.ok ? 'ok' : 'refused'}: ${rec.message ?? ''}`;
-    default: {
-      const who = rec.id ?? 'supervisor';
-      const tail = rec.event === 'child.exited' ? (rec.data?.['stderr_tail'] as string[] | undefined) : undefined;
-      const text = `${who}: ${rec.event ?? 'event'}: ${rec.message ?? ''}`;
-      return tail !== undefined && tail.length > 0 ? `${text}\nstderr (last ${tail.length} lines):\n${tail.join('\n')}` : text;
-    }
-  }
-}

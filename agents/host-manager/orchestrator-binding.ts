@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import type { z } from 'zod';
 import type { AgentRuntime } from '../../lib/agent/agent-runtime.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
-import { InvalidParamsError } from '../../lib/errors.js';
+import { InvalidParamsError, messageOf } from '../../lib/errors.js';
 import type { Feed } from '../../lib/feeds/feed.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
 import type { OpResult } from '../../lib/ops/op-table.js';
@@ -89,9 +89,6 @@ const REGISTRY_CALL_TIMEOUT_MS = 3000;
 const LEAVE_TIMEOUT_MS = 30_000;
 const ACTIONS_IN_DATA = 50;
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -275,7 +272,7 @@ export class OrchestratorBinding {
       try {
         this.feed.publishMessage(result.placement);
       } catch (err) {
-        this.log.warn({ err: errorText(err) }, 'placement message not published');
+        this.log.warn({ err: messageOf(err) }, 'placement message not published');
       }
     }
     if (result.snapshot !== null) this.writeSnapshot(result.snapshot);
@@ -314,7 +311,7 @@ export class OrchestratorBinding {
       const reply = await Promise.race([this.runtime.call(`${this.registryAddress}.ops`, ['status', 'main'], {}), timeout]);
       view = registryViewFromSession(sessionOfReply(reply));
     } catch (err) {
-      this.log.debug({ err: errorText(err), registry: this.registryAddress }, 'registry status not read');
+      this.log.debug({ err: messageOf(err), registry: this.registryAddress }, 'registry status not read');
     } finally {
       this.clock.clearTimeout(timer);
       this.isPolling = false;
@@ -446,7 +443,7 @@ export class OrchestratorBinding {
           result = sup.stop(cmd.instanceId);
         }
       } catch (err) {
-        result = { ok: false, message: errorText(err), results: [] };
+        result = { ok: false, message: messageOf(err), results: [] };
       } finally {
         this.isIssuing = false;
       }
@@ -475,7 +472,7 @@ export class OrchestratorBinding {
     try {
       return JSON.parse(text) as unknown;
     } catch (err) {
-      this.log.warn({ state_file: this.options.stateFile, err: errorText(err) }, 'orchestrator state file unreadable; starting afresh');
+      this.log.warn({ state_file: this.options.stateFile, err: messageOf(err) }, 'orchestrator state file unreadable; starting afresh');
       return undefined;
     }
   }
@@ -488,7 +485,7 @@ export class OrchestratorBinding {
       writeFileSync(tmp, `${JSON.stringify(snapshot)}\n`);
       renameSync(tmp, file);
     } catch (err) {
-      this.log.warn({ state_file: file, err: errorText(err) }, 'orchestrator state not saved');
+      this.log.warn({ state_file: file, err: messageOf(err) }, 'orchestrator state not saved');
     }
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fieldPrefix, formatHistory } from '../../../agents/host-manager/agent.js';
+import { fieldPrefix, formatHistory } from '../../../agents/host-manager/manager-views.js';
 import { HostManagerArgsSchema } from '../../../agents/host-manager/config.js';
 import { CreateOpParamsSchema, createParamsOf, scheduleOf, scheduleProblem } from '../../../agents/host-manager/params.js';
 import { validateParams } from '../../../lib/ops/params.js';
