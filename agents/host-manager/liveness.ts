@@ -2,6 +2,7 @@ import { systemClock, type Clock, type TimerHandle } from '../../lib/clock.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
 import type { AgentRecord } from '../../lib/registry/agent-record.js';
 import type { AgentStatusEvent } from '../../lib/registry/agent-status-event.js';
+import { isExpiredAt } from '../../lib/registry/liveness-rule.js';
 import { RegistryWatcher } from '../../lib/registry/registry-watcher.js';
 import { CHILD_STATES, type ChildState } from '../../lib/supervisor/child-record.js';
 
@@ -19,7 +20,7 @@ import { CHILD_STATES, type ChildState } from '../../lib/supervisor/child-record
  *   A child becomes RUNNING on the first heartbeat heard from either source, so readiness does
  *   not depend on a Registry. Without a live Registry (its own heartbeat not heard for
  *   `agentTimeoutMs`, or its table unreadable), or for a child the Registry has not heard yet,
- *   expiry is judged here from these heartbeats with the Registry's rule: no heartbeat for
+ *   expiry is judged here from these heartbeats by the Registry's rule (lib/registry/liveness-rule.ts): no heartbeat for
  *   `agentTimeoutMs` ⇒ expired.
  *
  * A heartbeat or event carries the agent's feed `session_id` (one per agent process). When a
@@ -142,7 +143,7 @@ export class ChildLiveness {
   /** True while the Registry beats and its table has been read since its last restart. */
   isRegistryLive(): boolean {
     const at = this.registryBeatAtMs;
-    return this.isSynced && at !== null && this.clock.nowMs() - at <= this.options.agentTimeoutMs;
+    return this.isSynced && at !== null && !isExpiredAt(at, this.clock.nowMs(), this.options.agentTimeoutMs);
   }
 
   /** Follows this child's own heartbeats from now on (idempotent). */
@@ -301,7 +302,7 @@ export class ChildLiveness {
       if (this.expiredLocally.has(id) || this.isJudgedByRegistry(id)) continue;
       if (sink.stateOf(id) !== CHILD_STATES.RUNNING) continue;
       const last = this.lastBeatMs.get(id) ?? this.watchedSinceMs.get(id) ?? now;
-      if (now - last <= this.options.agentTimeoutMs) continue;
+      if (!isExpiredAt(last, now, this.options.agentTimeoutMs)) continue;
       this.expiredLocally.add(id);
       sink.onExpired(id);
     }

@@ -41,6 +41,7 @@ import type { SingleSampleBlock } from '../feeds/feed.js';
 import { encodeRecord, type AgentRecord, type WireAgentRecord } from './agent-record.js';
 import type { AgentStatusEvent, ForgetReason } from './agent-status-event.js';
 import { RateLimitedLog } from '../rate-limited-log.js';
+import { expiryDeadlineMs, isNewSession } from './liveness-rule.js';
 import { MAX_NAME_LENGTH, MAX_OPS_PER_AGENT, agentAddressProblem, parseHeartbeat, type ParsedHeartbeat, type HeartbeatEventDetails, type HeartbeatParseOptions } from './heartbeat-parser.js';
 import { LIVENESS_SNAPSHOT_VERSION, LivenessSnapshotSchema, SnapshotAgentSchema, type LivenessSnapshot } from './liveness-snapshot.js';
 import { operationField } from './operation-field.js';
@@ -322,7 +323,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     const nowMs = this.clock.nowMs();
     for (const agent of this.agents.values()) {
       if (agent.isExpired) continue;
-      agent.deadlineMs = Math.max(agent.deadlineMs, nowMs + this.agentTimeoutMs);
+      agent.deadlineMs = Math.max(agent.deadlineMs, expiryDeadlineMs(nowMs, this.agentTimeoutMs));
       this.schedule(agent, agent.deadlineMs, nowMs);
     }
     this.logger.info({ agents: this.agents.size - this.expiredAgents.size }, 'expiry resumed');
@@ -348,9 +349,9 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     const agent = this.agents.get(beat.agentAddress);
     if (agent === undefined) return this.admit(beat, nowMs);
     agent.lastBeatMs = nowMs;
-    agent.deadlineMs = nowMs + this.agentTimeoutMs;
+    agent.deadlineMs = expiryDeadlineMs(nowMs, this.agentTimeoutMs);
     this.schedule(agent, agent.deadlineMs, nowMs);
-    const isRestart = beat.sessionId !== null && agent.sessionId !== null && beat.sessionId !== agent.sessionId;
+    const isRestart = isNewSession(agent.sessionId, beat.sessionId);
     agent.sessionId ??= beat.sessionId;
     agent.agentClass ??= beat.agentClass;
     if (isRestart) {
@@ -393,7 +394,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
       opCodes,
       fields: undefined,
       lastBeatMs,
-      deadlineMs: nowMs + this.agentTimeoutMs,
+      deadlineMs: expiryDeadlineMs(nowMs, this.agentTimeoutMs),
       isExpired: false,
       expiredAtMs: null,
       timer: undefined,
