@@ -1,70 +1,27 @@
 import { EventEmitter } from 'node:events';
 import { resolve } from 'node:path';
-import type { AgentRuntime } from '../../lib/agent/agent-runtime.js';
 import { systemClock, type Clock, type TimerHandle } from '../../lib/clock.js';
 import { ConfigError, messageOf } from '../../lib/errors.js';
 import type { Feed } from '../../lib/feeds/feed.js';
 import type { OpResult } from '../../lib/ops/op-table.js';
 import type { OpSession } from '../../lib/ops/op-session.js';
-import type { AccessPolicy } from '../../lib/site-config/access-policy.js';
 import { AGENT_TICKET_VAR, agentTicket } from '../../lib/site-config/identities.js';
 import { loadSiteConfig } from '../../lib/site-config/load.js';
 import { siteInstanceIds } from '../../lib/site-config/site-lookup.js';
 import type { SiteConfig } from '../../lib/site-config/schema.js';
 import { CHILD_STATES } from '../../lib/supervisor/child-record.js';
-import type { ProcessControl } from '../../lib/supervisor/process-control.js';
 import type { SupervisedEntry } from '../../lib/supervisor/supervised-entry.js';
-import { Supervisor, type InitReport, type SupervisorOptions, type SyncReport, type VerbResult } from '../../lib/supervisor/supervisor.js';
+import { Supervisor, type InitReport, type SyncReport, type VerbResult } from '../../lib/supervisor/supervisor.js';
 import type { HostManagerArgs } from './config.js';
 import { buildEntries, type EntryContext, type SkippedEntry } from './entries.js';
-import { markFloats } from '../../lib/ops/session-data.js';
-import type { HostManagerMetrics } from './hm-metrics.js';
 import { ChildLiveness } from './liveness.js';
 import { OrchestratorBinding } from './orchestrator-binding.js';
 import { clusterEntries } from './orchestrator-entries.js';
-import { STATE_CODES, fieldPrefix, formatHistory, historyView, skippedChildState } from './manager-views.js';
+import { formatHistory, managerSessionData, publishChildStateBlocks, type ParseStatus } from './manager-views.js';
 import { MANAGER_NOT_RUNNING, OP_PRIVS, applyUpdateRequests, registerVerbTasks, resultView } from './verb-tasks.js';
 import { DieOpParamsSchema, ManagerParamsSchema, UpdateOpParamsSchema } from './params.js';
+import type { HostManagerEvents, HostManagerHost, HostManagerOptions } from './host-manager-options.js';
 
-/** The parts of AgentRuntime the HostManager uses. */
-export type HostManagerHost = Pick<AgentRuntime, 'address' | 'logger' | 'ops' | 'registerTask' | 'registerProcess' | 'registerFeed' | 'subscribe' | 'call' | 'shutdown'> & {
-  on(event: 'joined', listener: (isFirstJoin: boolean) => void): unknown;
-};
-
-export interface HostManagerOptions {
-  args: HostManagerArgs;
-  /** The HostManager's own instance id (e.g. hm-localhost). */
-  instanceId: string;
-  addressRoot: string;
-  /** Absolute site file path; children are launched with it and reloads read it. */
-  siteFile: string;
-  /** The site as loaded at startup. */
-  site: SiteConfig;
-  /** The `hosts:` key this HostManager manages. */
-  hostKey: string;
-  workingDir: string;
-  /** Directory of the children's stdout/stderr files (`--log-dir`); null: `<state-dir>/logs-NN`. */
-  logDir: string | null;
-  accessPolicy: AccessPolicy;
-  /** argv before `agent …` for each child, e.g. [node, dist/bin/ocs.js]. */
-  launcher: readonly string[];
-  /** The environment children start from (lib/site-config `childEnv`). */
-  baseEnv: Readonly<Record<string, string>>;
-  /** The site's identity key (agent identities): each child is given its own ticket, never the key. */
-  identityKey?: string;
-  /** Prometheus figures, fed by every supervisor this HostManager opens (hm-metrics.ts). */
-  metrics?: HostManagerMetrics;
-  /** Agent classes `ocs agent` can run; null: no check. */
-  knownClasses: ReadonlySet<string> | null;
-  loadSite?: (path: string) => SiteConfig;
-  clock?: Clock;
-  processControl?: ProcessControl;
-  /** Overrides for tests and benchmarks (persist debounce, history, pid). */
-  supervisorOptions?: Partial<SupervisorOptions>;
-}
-
-/** `config_parse_status` entry: [ok, unix seconds, message], as OCS's HostManager. */
-type ParseStatus = [ok: boolean, atS: number, message: string];
 
 const MANAGER_REFRESH_MS = 1000;
 const CHANGE_DEBOUNCE_MS = 100;
@@ -75,13 +32,6 @@ function ticketEnv(key: string): (id: string) => Record<string, string> {
   return (id) => ({ [AGENT_TICKET_VAR]: agentTicket(key, id) });
 }
 
-/** What the HostManager tells an orchestrator about its supervisor. */
-export interface HostManagerEvents {
-  /** A supervisor was opened (startup, or `manager` started again): subscribe to its events here. */
-  opened: [supervisor: Supervisor];
-  /** The supervisor was closed (manager stopped, shutdown). */
-  closed: [];
-}
 
 /**
  * OCS's HostManager on the supervisor core (lib/supervisor): process `manager`, task `update`
@@ -392,22 +342,7 @@ export class HostManager {
     if (sup === null) return;
     const nowMs = this.clock.nowMs();
     this.lastFeedAtMs = nowMs;
-    const used = new Set<string>();
-    for (const s of sup.summaries()) {
-      const p = fieldPrefix(s.id);
-      if (used.has(p)) continue;
-      used.add(p);
-      try {
-        this.feed.publishMessage({
-          block_name: p,
-          timestamp: nowMs / 1000,
-          data: { [`${p}_state_code`]: BigInt(STATE_CODES[s.state]), [`${p}_restarts`]: BigInt(s.restarts) },
-        });
-      } catch (err) {
-        this.runtime.logger.warn({ err: messageOf(err), instance_id: s.id }, 'child_states block refused');
-      }
-    }
-    this.feed.flushBuffer();
+    publishChildStateBlocks(this.feed, sup.summaries(), nowMs, this.runtime.logger);
   }
 
   private isDegraded(): boolean {
@@ -419,18 +354,12 @@ export class HostManager {
     const session = this.managerSession;
     const sup = this.sup;
     if (session === null || sup === null) return;
-    const st = sup.status(HISTORY_IN_DATA);
-    // times and durations go out as floats, as OCS's Python sends them
-    session.data = markFloats({
-      supervisor: { instance_id: this.options.instanceId, host: this.options.hostKey, ...st.supervisor },
-      // as OCS's HostManager: an instance it cannot run is listed, not operable (ocsbow shows it)
-      child_states: [...st.child_states, ...this.skipped.map(skippedChildState)],
-      services: st.services,
-      orphans: st.orphans,
-      config_parse_status: { '[SCF]': this.configStatus },
-      skipped: Object.fromEntries(this.skipped.map((s) => [s.id, s.reason])),
+    session.data = managerSessionData(sup.status(HISTORY_IN_DATA), {
+      instanceId: this.options.instanceId,
+      hostKey: this.options.hostKey,
+      skipped: this.skipped,
+      configStatus: this.configStatus,
       registry: this.liveness.status(),
-      history: st.history.map(historyView),
     });
     if (session.status === 'running') session.degraded = this.isDegraded();
   }

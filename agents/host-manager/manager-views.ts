@@ -1,7 +1,13 @@
 import { CHILD_STATES, type ChildState } from '../../lib/supervisor/child-record.js';
 import type { ChildStateEntry } from '../../lib/supervisor/child-view.js';
 import type { HistoryRecord } from '../../lib/supervisor/history-log.js';
+import type { Feed } from '../../lib/feeds/feed.js';
+import { messageOf } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import { markFloats } from '../../lib/ops/session-data.js';
+import type { ChildSummary, SupervisorStatus } from '../../lib/supervisor/supervisor.js';
 import type { SkippedEntry } from './entries.js';
+import type { LivenessStatus } from './liveness.js';
 
 /** How the HostManager shows its children: feed codes and field names, unrunnable entries, history lines. */
 
@@ -50,4 +56,46 @@ export function formatHistory(rec: HistoryRecord): string {
       return tail !== undefined && tail.length > 0 ? `${text}\nstderr (last ${tail.length} lines):\n${tail.join('\n')}` : text;
     }
   }
+}
+
+/** `config_parse_status` entry: [ok, unix seconds, message], as OCS's HostManager. */
+export type ParseStatus = [ok: boolean, atS: number, message: string];
+
+/** The `child_states` feed: one block per child, `<id>_state_code` and `<id>_restarts` as integers. */
+export function publishChildStateBlocks(feed: Feed, summaries: readonly ChildSummary[], nowMs: number, log: Logger): void {
+  const used = new Set<string>();
+  for (const s of summaries) {
+    const p = fieldPrefix(s.id);
+    if (used.has(p)) continue;
+    used.add(p);
+    try {
+      feed.publishMessage({
+        block_name: p,
+        timestamp: nowMs / 1000,
+        data: { [`${p}_state_code`]: BigInt(STATE_CODES[s.state]), [`${p}_restarts`]: BigInt(s.restarts) },
+      });
+    } catch (err) {
+      log.warn({ err: messageOf(err), instance_id: s.id }, 'child_states block refused');
+    }
+  }
+  feed.flushBuffer();
+}
+
+/** The `manager` session.data (design §3.5, with HostManager's child_states and config_parse_status). */
+export function managerSessionData(
+  st: SupervisorStatus,
+  extra: { instanceId: string; hostKey: string; skipped: readonly SkippedEntry[]; configStatus: ParseStatus; registry: LivenessStatus },
+): Record<string, unknown> {
+  // times and durations go out as floats, as OCS's Python sends them
+  return markFloats({
+    supervisor: { instance_id: extra.instanceId, host: extra.hostKey, ...st.supervisor },
+    // as OCS's HostManager: an instance it cannot run is listed, not operable (ocsbow shows it)
+    child_states: [...st.child_states, ...extra.skipped.map(skippedChildState)],
+    services: st.services,
+    orphans: st.orphans,
+    config_parse_status: { '[SCF]': extra.configStatus },
+    skipped: Object.fromEntries(extra.skipped.map((s) => [s.id, s.reason])),
+    registry: extra.registry,
+    history: st.history.map(historyView),
+  });
 }

@@ -1,10 +1,7 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { dirname } from 'node:path';
-import type { z } from 'zod';
 import type { AgentRuntime } from '../../lib/agent/agent-runtime.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
-import { InvalidParamsError, messageOf } from '../../lib/errors.js';
+import { messageOf } from '../../lib/errors.js';
 import type { Feed } from '../../lib/feeds/feed.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
 import type { OpResult } from '../../lib/ops/op-table.js';
@@ -18,7 +15,6 @@ import {
   type ClusterView,
   type OrchestratorCommand,
   type OrchestratorOptions,
-  type OrchestratorReply,
   type RegistryView,
   type TickResult,
 } from '../../lib/orchestrator/index.js';
@@ -29,14 +25,9 @@ import type { HistoryRecord } from '../../lib/supervisor/history-log.js';
 import { failuresInWindow } from '../../lib/supervisor/restart-policy.js';
 import type { Supervisor, TransitionEvent, VerbResult } from '../../lib/supervisor/supervisor.js';
 import { hostManagerIds } from './orchestrator-entries.js';
-import {
-  ClearParamsSchema,
-  FreezeParamsSchema,
-  OrchestratorProcessParamsSchema,
-  RelocateParamsSchema,
-  SetExpectParamsSchema,
-  scopeServices,
-} from './orchestrator-params.js';
+import { registerOrchestratorTasks } from './orchestrator-tasks.js';
+import { readOrchestratorState, sessionOfReply, writeOrchestratorState } from './orchestrator-io.js';
+import { OrchestratorProcessParamsSchema } from './orchestrator-params.js';
 
 /** The parts of AgentRuntime the binding uses. */
 export type OrchestratorHost = Pick<AgentRuntime, 'logger' | 'registerTask' | 'registerProcess' | 'registerFeed' | 'subscribe' | 'call'>;
@@ -77,7 +68,6 @@ export interface OrchestratorAction {
   message: string;
 }
 
-export const ORCHESTRATOR_NOT_RUNNING = 'Orchestrator process is not running';
 /** Credential level of the orchestrator's tasks under an access policy (as the HostManager's start/stop). */
 export const ORCHESTRATOR_OP_PRIVS = 2;
 
@@ -88,17 +78,6 @@ const REGISTRY_CALL_TIMEOUT_MS = 3000;
 /** How long stopping the process waits for this host's instances to end. */
 const LEAVE_TIMEOUT_MS = 30_000;
 const ACTIONS_IN_DATA = 50;
-
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** The session of an `.ops` `status` reply (`[code, message, session]`, possibly wrapped in a call result). */
-function sessionOfReply(reply: unknown): unknown {
-  const value = isObject(reply) && Array.isArray(reply['args']) ? reply['args'][0] : reply;
-  return Array.isArray(value) && value.length === 3 ? value[2] : undefined;
-}
 
 /**
  * The HostManager side of the cluster orchestrator (lib/orchestrator, supervisor-design §3.8):
@@ -243,7 +222,7 @@ export class OrchestratorBinding {
       load1: () => loadavg()[0] ?? null,
       ...(this.options.options !== undefined ? { options: this.options.options } : {}),
     });
-    const saved = this.readSnapshot();
+    const saved = readOrchestratorState(this.options.stateFile, this.log);
     if (saved !== undefined) {
       const restored = orch.restore(saved);
       if (restored.ok) this.log.info({ state_file: this.options.stateFile }, 'orchestrator state restored');
@@ -275,7 +254,7 @@ export class OrchestratorBinding {
         this.log.warn({ err: messageOf(err) }, 'placement message not published');
       }
     }
-    if (result.snapshot !== null) this.writeSnapshot(result.snapshot);
+    if (result.snapshot !== null) writeOrchestratorState(this.options.stateFile, this.log, result.snapshot);
   }
 
   private refreshData(): void {
@@ -329,7 +308,7 @@ export class OrchestratorBinding {
     this.detach();
     if (this.shutdownMode !== null && this.orch !== null) {
       // The manager came back after a shutdown: a fresh orchestrator (new incarnation) from the saved state.
-      this.writeSnapshot(this.orch.snapshot());
+      writeOrchestratorState(this.options.stateFile, this.log, this.orch.snapshot());
       this.orch.close();
       this.orch = this.createOrchestrator();
       this.shutdownMode = null;
@@ -462,33 +441,6 @@ export class OrchestratorBinding {
     this.session?.addMessage(`${cmd.type} ${cmd.instanceId}: ${cmd.reason} (${result.ok ? '' : 'refused: '}${result.message})`);
   }
 
-  private readSnapshot(): unknown {
-    let text: string;
-    try {
-      text = readFileSync(this.options.stateFile, 'utf8');
-    } catch {
-      return undefined;
-    }
-    try {
-      return JSON.parse(text) as unknown;
-    } catch (err) {
-      this.log.warn({ state_file: this.options.stateFile, err: messageOf(err) }, 'orchestrator state file unreadable; starting afresh');
-      return undefined;
-    }
-  }
-
-  private writeSnapshot(snapshot: unknown): void {
-    const file = this.options.stateFile;
-    const tmp = `${file}.tmp`;
-    try {
-      mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(tmp, `${JSON.stringify(snapshot)}\n`);
-      renameSync(tmp, file);
-    } catch (err) {
-      this.log.warn({ state_file: file, err: messageOf(err) }, 'orchestrator state not saved');
-    }
-  }
-
   // ---------------------------------------------------------------------------------------
   // operations
 
@@ -512,44 +464,12 @@ export class OrchestratorBinding {
         "orchestrator()\n\n**Process** - Keep the site file's cluster services (services:) placed on their hosts: failover, freeze/thaw, relocate, global_expect.\n\n" +
         'Session data: the cluster view (registry, nodes, services, holders, last failover) and the actions taken here. Stopping it makes this host leave the cluster: its instances are stopped and peers take them over.',
     });
-    this.task('set_expect', SetExpectParamsSchema, 'set_expect(service, global_expect)\n\n**Task** - Cluster-wide intent for a service: started, stopped, frozen, thawed or placed (back on the best-ranked hosts).', (orch, p) =>
-      orch.setExpect(p.service, p.global_expect),
-    );
-    this.task('freeze', FreezeParamsSchema, "freeze(scope='node')\n\n**Task** - No automatic action: on this host ('node': it takes nothing new, keeps its instances) or for the named services on this host.", (orch, p) =>
-      this.freeze(orch, p.scope, true),
-    );
-    this.task('thaw', FreezeParamsSchema, "thaw(scope='node')\n\n**Task** - Undo freeze for this host ('node') or the named services on this host.", (orch, p) => this.freeze(orch, p.scope, false));
-    this.task('relocate', RelocateParamsSchema, 'relocate(service, to)\n\n**Task** - Move a service to one of its hosts (stop where it runs, then start there).', (orch, p) => orch.relocate(p.service, p.to));
-    this.task('clear', ClearParamsSchema, 'clear(service, node=None)\n\n**Task** - Lift start_failed / stop_failed of a service on a host (default: this one).', (orch, p) =>
-      p.node == null ? orch.clear(p.service) : orch.clear(p.service, p.node),
-    );
-  }
-
-  private task<S extends z.ZodObject>(name: string, schema: S, docstring: string, fn: (orch: Orchestrator, params: z.infer<S>) => OrchestratorReply): void {
-    this.runtime.registerTask(name, {
-      fn: (session, params) => {
-        const orch = this.orch;
-        if (orch === null || !this.isRunning) return [false, ORCHESTRATOR_NOT_RUNNING];
-        const result = fn(orch, params);
-        this.step();
-        session.data = { ok: result.ok, message: result.message };
-        return [result.ok, result.message];
-      },
-      params: schema,
-      blocking: false,
-      minPrivs: this.privs(name),
-      docstring,
+    registerOrchestratorTasks({
+      runtime: this.runtime,
+      privs: (op) => this.privs(op),
+      running: () => (this.isRunning ? this.orch : null),
+      step: () => this.step(),
+      services: () => Object.keys(this.options.site.services),
     });
-  }
-
-  private freeze(orch: Orchestrator, scope: 'node' | string | string[], isFreeze: boolean): OrchestratorReply {
-    const services = scopeServices(scope);
-    if (services === null) return isFreeze ? orch.freezeNode() : orch.thawNode();
-    const unknown = services.filter((s) => !Object.hasOwn(this.options.site.services, s));
-    if (unknown.length > 0) {
-      throw new InvalidParamsError(`no cluster service ${unknown.map((s) => `'${s}'`).join(', ')}`, { details: { services: Object.keys(this.options.site.services) } });
-    }
-    const results = services.map((s) => (isFreeze ? orch.freezeService(s) : orch.thawService(s)));
-    return { ok: results.every((r) => r.ok), message: results.map((r) => r.message).join('; ') };
   }
 }

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { CHILD_STATES } from '../../lib/supervisor/child-record.js';
 import type { ChildResult, Supervisor, VerbResult } from '../../lib/supervisor/supervisor.js';
 import type { Ids } from '../../lib/supervisor/verb-params.js';
-import type { HostManagerHost } from './agent.js';
+import type { HostManagerHost } from './host-manager-options.js';
 import {
   CancelParamsSchema,
   CreateOpParamsSchema,

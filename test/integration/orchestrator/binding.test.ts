@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
 import { HostManager } from '../../../agents/host-manager/agent.js';
 import { HostManagerArgsSchema } from '../../../agents/host-manager/config.js';
-import { ORCHESTRATOR_NOT_RUNNING } from '../../../agents/host-manager/orchestrator-binding.js';
+import { ORCHESTRATOR_NOT_RUNNING } from '../../../agents/host-manager/orchestrator-tasks.js';
 import type { OpSession } from '../../../lib/ops/op-session.js';
 import { loadSiteConfig } from '../../../lib/site-config/load.js';
 import { FakeControl, FakeHost } from '../../fixtures/host-manager-fakes.js';
