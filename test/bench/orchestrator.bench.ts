@@ -4,6 +4,7 @@ import { UsageWindow } from './lib/proc-stats.js';
 import { currentLoad, isCaseSelected, newReport, type BenchOptions, type BenchReport } from './lib/report.js';
 import { spawnRouterProcess } from '../helpers/router-process.js';
 import { LatencyRecorder } from './lib/stats.js';
+import { runOrchestratorRounds, type RoundsInput } from './lib/orchestrator-rounds.js';
 
 /**
  * Failover time of a cluster service: three HostManagers as pseudo-hosts (h1, h2, h3) on a router
@@ -17,6 +18,9 @@ import { LatencyRecorder } from './lib/stats.js';
  * (`--failover-grace 2 --ready-period 2`). 20 runs each (5 with --quick). Per run, the phases
  * are taken from the new holder's view: the killed host seen not alive (registry expiry + poll),
  * seen dead (+ grace), the start asked (+ ready period), RUNNING (+ agent start-up).
+ *
+ * Decision cases (no router, no processes): the pure cores of a steady cluster on a manual clock
+ * (test/bench/lib/orchestrator-rounds.ts), the CPU time of one host's 250 ms round.
  *
  * Every process started here is SIGKILLed at the end (by pid, and the HostManagers' children by
  * their supervisor marker), and the temp dir is removed.
@@ -39,6 +43,39 @@ const CASES: Case[] = [
   { title: 'failover, defaults (grace 5 s, ready 3 s)', hmArgs: [] },
   { title: 'failover, grace 2 s, ready 2 s (cluster test)', hmArgs: ['--failover-grace', 2, '--ready-period', 2] },
 ];
+
+const DECISION_CASES: { title: string; input: RoundsInput }[] = [
+  { title: 'decision round, 3 hosts, 1 service', input: { hosts: 3, services: 1, instancesPerService: 1, hostsPerService: 3, rounds: 20_000 } },
+  { title: 'decision round, 10 hosts, 20 services x 2', input: { hosts: 10, services: 20, instancesPerService: 2, hostsPerService: 4, rounds: 2_000 } },
+];
+
+function decisionCase(c: (typeof DECISION_CASES)[number], options: BenchOptions): BenchReport['results'][number] {
+  const load = currentLoad();
+  const input = options.quick ? { ...c.input, rounds: Math.ceil(c.input.rounds / 5) } : c.input;
+  const r = runOrchestratorRounds(input);
+  process.stdout.write(`  ${c.title}: mean ${r.meanPerHostRoundUs.toFixed(1)} us per host round, p50 ${(r.perHostRoundMs.p50 * 1000).toFixed(1)} us\n`);
+  return {
+    benchmark: c.title,
+    client: 'cores',
+    durationS: r.durationS,
+    throughput: r.ticks / r.durationS,
+    throughputUnit: 'host rounds/s',
+    latencyMs: r.perHostRoundMs,
+    routerCpuPct: NaN,
+    clientCpuPct: NaN,
+    routerRssMb: NaN,
+    loadAvg1m: load,
+    extra: {
+      hosts: input.hosts,
+      services: input.services,
+      instances_per_service: input.instancesPerService,
+      rounds: input.rounds,
+      mean_host_round_us: r.meanPerHostRoundUs,
+      messages_delivered: r.messagesDelivered,
+      running_instances: r.runningInstances,
+    },
+  };
+}
 
 interface Phases {
   notAliveMs: number | null;
@@ -78,6 +115,15 @@ const median = (xs: number[]): number => {
 export async function run(options: BenchOptions): Promise<BenchReport> {
   const report = newReport(name, options);
   const runs = options.quick ? QUICK_RUNS : RUNS;
+  for (const c of DECISION_CASES) {
+    if (!isCaseSelected(options, c.title)) continue;
+    try {
+      report.results.push(decisionCase(c, options));
+    } catch (err) {
+      report.failures.push({ benchmark: c.title, client: 'cores', error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  if (!CASES.some((c) => isCaseSelected(options, c.title))) return report;
   const router = await spawnRouterProcess();
   try {
     for (const c of CASES) {
