@@ -1,9 +1,8 @@
 /** The cluster orchestrator core: public surface for the HostManager agent. */
+export { Orchestrator } from './orchestrator.js';
 export {
-  Orchestrator,
   DEFAULT_ORCHESTRATOR_OPTIONS,
   COMMAND_TYPES,
-  HELD_STATES,
   type OrchestratorOptions,
   type OrchestratorConfig,
   type ServiceDeclaration,
@@ -12,9 +11,10 @@ export {
   type TickResult,
   type OrchestratorReply,
   type OrchestratorRestoreResult,
-  type ClusterView,
   type FailoverRecord,
-} from './orchestrator.js';
+} from './orchestrator-types.js';
+export { HELD_STATES } from './local-instances.js';
+export { type ClusterView } from './cluster-view.js';
 export {
   PlacementMessageSchema,
   PlacementInstanceSchema,

@@ -9,7 +9,8 @@
 import { seededRandom } from '../../helpers/random.js';
 import type { Clock, TimerHandle } from '../../../lib/clock.js';
 import { silentLogger, type Logger } from '../../../lib/log.js';
-import { Orchestrator, type OrchestratorCommand, type OrchestratorOptions, type ServiceDeclaration, type TickResult } from '../../../lib/orchestrator/orchestrator.js';
+import { Orchestrator } from '../../../lib/orchestrator/orchestrator.js';
+import type { OrchestratorCommand, OrchestratorOptions, ServiceDeclaration, TickResult } from '../../../lib/orchestrator/orchestrator-types.js';
 import type { PlacementMessage } from '../../../lib/orchestrator/placement-message.js';
 import { REGISTRY_UNAVAILABLE } from '../../../lib/orchestrator/registry-view.js';
 import { serviceInstanceIds } from '../../../lib/site-config/services.js';

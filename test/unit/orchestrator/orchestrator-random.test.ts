@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ServiceDeclaration } from '../../../lib/orchestrator/orchestrator.js';
+import type { ServiceDeclaration } from '../../../lib/orchestrator/orchestrator-types.js';
 import { seededRandom } from '../../helpers/random.js';
 import { ClusterSim, type ExcessInterval } from './cluster-sim.js';
 

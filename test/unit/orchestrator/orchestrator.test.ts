@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidParamsError } from '../../../lib/errors.js';
-import { DEFAULT_ORCHESTRATOR_OPTIONS, type ServiceDeclaration } from '../../../lib/orchestrator/orchestrator.js';
+import { DEFAULT_ORCHESTRATOR_OPTIONS, type ServiceDeclaration } from '../../../lib/orchestrator/orchestrator-types.js';
 import { rankHosts } from '../../../lib/orchestrator/ranking.js';
 import { recordingLogger } from '../registry/recording-logger.js';
 import { ClusterSim, type SimOptions } from './cluster-sim.js';
