@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { ConfigError, errorFromWamp, InternalError, OpTimeoutError, RouterUnavailableError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
-import { encodeJson } from '../wamp/codec.js';
+import { encodeJson } from '../wamp/json-codec.js';
 import type { ClientTransport, TransportCallOptions } from './client-transport.js';
 
 export interface HttpResponse {

@@ -6,7 +6,7 @@
  * crossbar's error shape `{"error": text, "args": [], "kwargs": {}}`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { decodeJson, encodeJson } from '../wamp/codec.js';
+import { decodeJson, encodeJson } from '../wamp/json-codec.js';
 import { WAMP_ERRORS } from '../errors.js';
 import type { Logger } from '../log.js';
 import { safeEqual } from './auth.js';

@@ -10,7 +10,7 @@
  * takes the full decoding path, which produces the exact protocol error.
  */
 import { deepFreeze } from '../site-config/deep-freeze.js';
-import { decodeJson } from '../wamp/codec.js';
+import { decodeJson } from '../wamp/json-codec.js';
 import { MAX_ID } from './ids.js';
 import { MSG, isCanonicalPayload, payloadTail, type Dict } from './messages.js';
 

@@ -1,4 +1,5 @@
-import { encodeJson, type FrameCodec } from '../wamp/codec.js';
+import { encodeJson } from '../wamp/json-codec.js';
+import type { FrameCodec } from '../wamp/frame-codecs.js';
 import type { AuthIdentity } from './auth.js';
 import type { Authorizer } from './authorizer.js';
 import { SequentialIds } from './ids.js';

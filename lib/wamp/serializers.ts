@@ -1,5 +1,7 @@
 import type { AutobahnSerializer } from './autobahn.js';
-import { decodeJson, encodeJson } from './codec.js';
+import { decodeJson, encodeJson } from './json-codec.js';
+import { decodeMsgpack } from './msgpack-decoder.js';
+import { encodeMsgpack } from './msgpack-encoder.js';
 
 /**
  * The JSON serializer our own WAMP clients offer. Encoding goes through the project codec so a
@@ -36,3 +38,29 @@ export const floatPreservingJsonSerializer: AutobahnSerializer = {
     return isEventFrame(text) ? decodeJson(text) : (JSON.parse(text) as unknown);
   },
 };
+
+function toBuffer(payload: string | Uint8Array | ArrayBuffer): Buffer {
+  if (typeof payload === 'string') return Buffer.from(payload, 'utf8');
+  if (payload instanceof ArrayBuffer) return Buffer.from(payload);
+  return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+}
+
+/** autobahn-js serializer for `wamp.2.json` that keeps WampFloat and binary values. */
+export function createJsonSerializer(): AutobahnSerializer {
+  return {
+    SERIALIZER_ID: 'json',
+    BINARY: false,
+    serialize: (obj) => encodeJson(obj),
+    unserialize: (payload) => decodeJson(typeof payload === 'string' ? payload : toBuffer(payload).toString('utf8')),
+  };
+}
+
+/** autobahn-js serializer for `wamp.2.msgpack` that keeps WampFloat and binary values. */
+export function createMsgpackSerializer(): AutobahnSerializer {
+  return {
+    SERIALIZER_ID: 'msgpack',
+    BINARY: true,
+    serialize: (obj) => encodeMsgpack(obj),
+    unserialize: (payload) => decodeMsgpack(toBuffer(payload as Uint8Array)),
+  };
+}

@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentRuntime } from '../../../lib/agent/agent-runtime.js';
 import type { EncodedSession } from '../../../lib/ops/op-session.js';
-import { decodeJson, encodeJson } from '../../../lib/wamp/codec.js';
+import { decodeJson, encodeJson } from '../../../lib/wamp/json-codec.js';
 import { WampFloat } from '../../../lib/wamp/float.js';
 import { floatPreservingJsonSerializer } from '../../../lib/wamp/serializers.js';
 import { InfluxDBAgentArgsSchema } from '../../../agents/influxdb-publisher/config.js';

@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
 import type { AutobahnSession } from '../../../lib/wamp/autobahn.js';
-import { decodeMsgpack, encodeMsgpack } from '../../../lib/wamp/codec.js';
+import { decodeMsgpack } from '../../../lib/wamp/msgpack-decoder.js';
+import { encodeMsgpack } from '../../../lib/wamp/msgpack-encoder.js';
 import { openSocket, WAMP, type WampMessage } from '../../bench/lib/raw-wamp-client.js';
 import { openTestSession, startTestRouter, type TestRouter } from '../../helpers/router.js';
 import { delay, waitFor } from '../../helpers/wait.js';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { autobahn, isAutobahnError, type AutobahnSession } from '../../../lib/wamp/autobahn.js';
-import { createJsonSerializer, createMsgpackSerializer } from '../../../lib/wamp/codec.js';
+import { createJsonSerializer, createMsgpackSerializer } from '../../../lib/wamp/serializers.js';
 import { observedOne, runPythonScenario, startPythonScenario, type PythonScenario } from '../../helpers/python-wamp.js';
 import { openTestSession } from '../../helpers/router.js';
 import { usePythonSuiteRouter } from './python-router.js';

@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { FRAME_CODECS, type FrameCodec, type WampSubprotocol } from '../../../lib/wamp/codec.js';
+import { FRAME_CODECS, type FrameCodec, type WampSubprotocol } from '../../../lib/wamp/frame-codecs.js';
 import { registerCleanup } from '../../helpers/router.js';
 
 /**

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { autobahn, type AutobahnSerializer, type CallDetails, type CallPromise } from '../../../lib/wamp/autobahn.js';
-import type { WampSubprotocol } from '../../../lib/wamp/codec.js';
+import type { WampSubprotocol } from '../../../lib/wamp/frame-codecs.js';
 import { autobahnSerializers, openTestSession, startTestRouter, type TestRouter } from '../../helpers/router.js';
 import { delay, waitFor } from '../../helpers/wait.js';
 import { RawSession } from './raw-session.js';

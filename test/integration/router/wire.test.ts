@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createJsonSerializer, createMsgpackSerializer, decodeMsgpack } from '../../../lib/wamp/codec.js';
+import { createJsonSerializer, createMsgpackSerializer } from '../../../lib/wamp/serializers.js';
+import { decodeMsgpack } from '../../../lib/wamp/msgpack-decoder.js';
 import { WampFloat } from '../../../lib/wamp/float.js';
 import { openTestSession, startTestRouter, type TestRouter } from '../../helpers/router.js';
 import { delay, waitFor } from '../../helpers/wait.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { floatManagementReply, floatOpsReply, floatSessionTimes } from '../../../lib/agent/wire-floats.js';
-import { encodeJson } from '../../../lib/wamp/codec.js';
+import { encodeJson } from '../../../lib/wamp/json-codec.js';
 import { encodeSessionData } from '../../../lib/ops/session-data.js';
 import { WampFloat } from '../../../lib/wamp/float.js';
 

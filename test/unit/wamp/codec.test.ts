@@ -1,19 +1,11 @@
 import { decode as libDecode, encode as libEncode } from '@msgpack/msgpack';
 import { describe, expect, it } from 'vitest';
-import {
-  CodecError,
-  JSON_BATCHED_FRAME_CODEC,
-  MSGPACK_BATCHED_FRAME_CODEC,
-  createJsonSerializer,
-  createMsgpackSerializer,
-  decodeJson,
-  decodeMsgpack,
-  encodeJson,
-  encodeMsgpack,
-  floatLiteral,
-  hasIntegralFloatLiteral,
-  type DecodeFlags,
-} from '../../../lib/wamp/codec.js';
+import { CodecError, type DecodeFlags } from '../../../lib/wamp/codec-common.js';
+import { JSON_BATCHED_FRAME_CODEC, MSGPACK_BATCHED_FRAME_CODEC } from '../../../lib/wamp/frame-codecs.js';
+import { createJsonSerializer, createMsgpackSerializer } from '../../../lib/wamp/serializers.js';
+import { decodeJson, encodeJson, floatLiteral, hasIntegralFloatLiteral } from '../../../lib/wamp/json-codec.js';
+import { decodeMsgpack } from '../../../lib/wamp/msgpack-decoder.js';
+import { encodeMsgpack } from '../../../lib/wamp/msgpack-encoder.js';
 import { WampFloat } from '../../../lib/wamp/float.js';
 
 describe('codec JSON', () => {
