@@ -19,7 +19,7 @@ import type { AgentRuntime } from '../../lib/agent/agent-runtime.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { ConfigError } from '../../lib/errors.js';
 import { AC_VERSION, scopeMatches, type AccessRule } from '../../lib/ops/access.js';
-import type { OpResult } from '../../lib/ops/op-table.js';
+import type { OpResult } from '../../lib/ops/op-spec.js';
 import type { OpSession } from '../../lib/ops/op-session.js';
 import { WampFloat } from '../../lib/wamp/float.js';
 import { grantRules, loadDirectorConfig, type DirectorConfig, type GrantBlock } from './config.js';

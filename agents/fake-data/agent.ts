@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { AgentRuntime } from '../../lib/agent/agent-runtime.js';
 import type { Feed } from '../../lib/feeds/feed.js';
 import type { OpSession } from '../../lib/ops/op-session.js';
-import type { OpResult } from '../../lib/ops/op-table.js';
+import type { OpResult } from '../../lib/ops/op-spec.js';
 import { unixSeconds, type Clock, systemClock } from '../../lib/clock.js';
 import { WampFloat } from '../../lib/wamp/float.js';
 import type { FakeDataArgs } from './config.js';

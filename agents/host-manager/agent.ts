@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { systemClock, type Clock, type TimerHandle } from '../../lib/clock.js';
 import { ConfigError, messageOf } from '../../lib/errors.js';
 import type { Feed } from '../../lib/feeds/feed.js';
-import type { OpResult } from '../../lib/ops/op-table.js';
+import type { OpResult } from '../../lib/ops/op-spec.js';
 import type { OpSession } from '../../lib/ops/op-session.js';
 import { AGENT_TICKET_VAR, agentTicket } from '../../lib/site-config/identities.js';
 import { loadSiteConfig } from '../../lib/site-config/load.js';

@@ -4,7 +4,7 @@ import { systemClock, type Clock } from '../../lib/clock.js';
 import { messageOf } from '../../lib/errors.js';
 import type { Feed } from '../../lib/feeds/feed.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
-import type { OpResult } from '../../lib/ops/op-table.js';
+import type { OpResult } from '../../lib/ops/op-spec.js';
 import type { OpSession } from '../../lib/ops/op-session.js';
 import { markFloats } from '../../lib/ops/session-data.js';
 import {

@@ -3,7 +3,7 @@ import type { AgentRuntime } from '../../lib/agent/agent-runtime.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { InfluxPublisher, type InfluxConnection, type InfluxPublisherArgs, type InfluxPublisherSettings } from '../../lib/influx/influx-publisher.js';
 import type { InfluxWriterStats } from '../../lib/influx/influx-writer.js';
-import type { OpResult } from '../../lib/ops/op-table.js';
+import type { OpResult } from '../../lib/ops/op-spec.js';
 import type { OpSession } from '../../lib/ops/op-session.js';
 import { markFloats } from '../../lib/ops/session-data.js';
 

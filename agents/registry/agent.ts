@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { AgentRuntime } from '../../lib/agent/agent-runtime.js';
 import { systemClock, type Clock, type TimerHandle } from '../../lib/clock.js';
 import type { Feed } from '../../lib/feeds/feed.js';
-import type { OpResult } from '../../lib/ops/op-table.js';
+import type { OpResult } from '../../lib/ops/op-spec.js';
 import type { OpSession } from '../../lib/ops/op-session.js';
 import type { WireAgentRecord } from '../../lib/registry/agent-record.js';
 import { encodeAgentStatusEvent, type AgentStatusEvent } from '../../lib/registry/agent-status-event.js';

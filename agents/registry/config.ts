@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AGENT_EXPIRY_MS, AGENT_RETENTION_MS, MAX_TRACKED_AGENTS } from '../../lib/registry/liveness-tracker.js';
+import { AGENT_EXPIRY_MS, AGENT_RETENTION_MS, MAX_TRACKED_AGENTS } from '../../lib/registry/liveness-tracker-options.js';
 
 /** Seconds as a positive finite number (site files and the command line pass strings). */
 const positiveSeconds = z.coerce.number().refine((s) => Number.isFinite(s) && s > 0, { message: 'must be a number of seconds > 0' });

@@ -8,7 +8,7 @@ import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { WAMP_ERRORS } from '../errors.js';
 import type { Logger } from '../log.js';
 import { OpTable } from '../ops/op-table.js';
-import type { TaskSpec, ProcessSpec } from '../ops/op-table.js';
+import type { TaskSpec, ProcessSpec } from '../ops/op-spec.js';
 import { parseOpsCall, parseManagementCall } from '../ops/parse-ops-call.js';
 import { Feed } from '../feeds/feed.js';
 import type { AccessPolicy } from '../site-config/access-policy.js';

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { z } from 'zod';
 import { systemClock, type Clock } from '../clock.js';
-import { ConfigError, InvalidParamsError } from '../errors.js';
+import { ConfigError, InvalidParamsError, messageOf } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { AccessControl, rejectionMessage, type AccessData } from './access.js';
 import { clockSleep } from './clock-sleep.js';
@@ -12,74 +12,7 @@ import { describeParams, ParamError, validateParams, type ParamsSchema } from '.
 import type { ParsedOpsCall } from './parse-ops-call.js';
 import { failureText, pythonRepr } from './python-repr.js';
 import type { AccessPolicy } from '../site-config/access-policy.js';
-
-/** What an op function returns: OCS's `(ok, message)`. */
-export type OpResult = readonly [ok: boolean, message: string];
-
-/** A task's function or a process's start function. */
-export type OpFunction<P> = (session: OpSession, params: P) => Promise<OpResult> | OpResult;
-
-/**
- * A process's stopper or a task's aborter. It receives the live session and the raw params of
- * the stop/abort call. The framework does not change the status: the stopper should call
- * `session.setStatus('stopping')` and make the op return. Its result is only logged.
- */
-export type StopFunction = (session: OpSession, params: unknown) => Promise<OpResult | void> | OpResult | void;
-
-interface CommonSpec<P extends ParamsSchema> {
-  /** Params schema (zod object); validated at start, before a session exists. Without it the op gets params raw. */
-  params?: P;
-  /** Start on the agent's first join: true ⇒ with `{}`, an object ⇒ with those params. */
-  startup?: boolean | Record<string, unknown>;
-  /** Credential level needed to start and stop (0–4; the wire shows max(1, minPrivs)). */
-  minPrivs?: number;
-  /** Informational, as in OCS (default true). */
-  blocking?: boolean;
-  /** Shown by `get_api`; defaults to `describeParams(params)` when there is a schema, else null. */
-  docstring?: string | null;
-  /** OCS `@param('_no_check_strays')` when false: keys outside the schema are dropped instead of refused. */
-  shouldCheckStrays?: boolean;
-}
-
-export interface TaskSpec<P extends ParamsSchema = ParamsSchema> extends CommonSpec<P> {
-  fn: OpFunction<z.output<P>>;
-  aborter?: StopFunction;
-}
-
-export interface ProcessSpec<P extends ParamsSchema = ParamsSchema> extends CommonSpec<P> {
-  start: OpFunction<z.output<P>>;
-  stop: StopFunction;
-}
-
-export type OpType = 'task' | 'process';
-
-/** The value every `.ops` call answers with: `[code, message, session]`, session `{}` when there is none. */
-export type OpsReply = [code: ResponseCode, message: string, session: EncodedSession | Record<string, never>];
-
-/** `[name, session or no_history placeholder, op_info]` as in `get_api`. */
-export type OpDescription = [name: string, session: EncodedSession | { op_name: string; status: 'no_history' }, opInfo: OpInfo];
-
-export interface OpInfo {
-  blocking: boolean;
-  abortable?: boolean;
-  docstring: string | null;
-  op_type: OpType;
-  min_privs: number;
-}
-
-/** Identity and feeds of the agent, supplied by the runtime for `get_api`. */
-export interface AgentDescription {
-  agent_class: string;
-  instance_hostname: string;
-  instance_pid: number;
-  feeds: Array<[feedName: string, feed: Record<string, unknown>]>;
-}
-
-export interface AgentApi extends AgentDescription {
-  processes: OpDescription[];
-  tasks: OpDescription[];
-  access_control: AccessData;
-}
+import type { AgentApi, AgentDescription, OpDescription, OpFunction, OpInfo, OpsReply, OpType, ProcessSpec, StartupOp, StopFunction, TaskSpec, CommonSpec } from './op-spec.js';
 
 export interface OpCodeChange {
   opName: string;
@@ -94,12 +27,6 @@ export const OP_CODE_CHANGED = 'op_code.changed';
 
 export interface OpTableEvents {
   [OP_CODE_CHANGED]: [change: OpCodeChange];
-}
-
-export interface StartupOp {
-  opName: string;
-  opType: OpType;
-  params: Record<string, unknown>;
 }
 
 /** How long `stopAll` waits for ops to finish after asking them to stop (OCS sleeps 3 s). */
@@ -248,7 +175,7 @@ export class OpTable extends EventEmitter<OpTableEvents> {
           return [ResponseCode.ERROR, err.message, EMPTY];
         }
         this.log.error({ op: op.name, err }, 'param pre-processing failed');
-        return [ResponseCode.ERROR, `CRASH: during param pre-processing: ${errorMessage(err)}`, EMPTY];
+        return [ResponseCode.ERROR, `CRASH: during param pre-processing: ${messageOf(err)}`, EMPTY];
       }
     }
     const session = new OpSession({
@@ -497,8 +424,4 @@ function resultOf(opName: string, result: unknown): [boolean, string] {
     return [result[0], typeof message === 'string' ? message : pythonRepr(message)];
   }
   throw new TypeError(`op "${opName}" returned ${pythonRepr(result)}; expected [ok: boolean, message: string]`);
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -33,7 +33,7 @@
  *   they are (empty for an agent that never sent any), as OCS's registry does.
  */
 import { EventEmitter } from 'node:events';
-import { systemClock, type Clock, type TimerHandle } from '../clock.js';
+import { systemClock, type Clock } from '../clock.js';
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { OpCode } from '../ops/op-codes.js';
@@ -44,16 +44,20 @@ import { RateLimitedLog } from '../rate-limited-log.js';
 import { expiryDeadlineMs, isNewSession } from './liveness-rule.js';
 import { MAX_NAME_LENGTH, MAX_OPS_PER_AGENT, agentAddressProblem, parseHeartbeat, type ParsedHeartbeat, type HeartbeatEventDetails, type HeartbeatParseOptions } from './heartbeat-parser.js';
 import { LIVENESS_SNAPSHOT_VERSION, LivenessSnapshotSchema, SnapshotAgentSchema, type LivenessSnapshot } from './liveness-snapshot.js';
-import { operationField } from './operation-field.js';
-import { afterCheckPhase, type AfterPendingInput } from './after-pending-input.js';
+import { applyOpCodes, pushOperationBlocks, replaceOpCodes, snapshotEntry, toRecord, opCodesObject, type TrackedAgent } from './tracked-agent.js';
+import { afterCheckPhase } from './after-pending-input.js';
+import { AgentTimers } from './agent-timers.js';
+import {
+  AGENT_EXPIRY_MS,
+  AGENT_RETENTION_MS,
+  MAX_TRACKED_AGENTS,
+  TRACKER_FULL,
+  type LivenessTrackerEvents,
+  type LivenessTrackerOptions,
+  type LivenessTrackerStats,
+  type RestoreResult,
+} from './liveness-tracker-options.js';
 
-/** No heartbeat for this long ⇒ expired (OCS `agent_timeout`). */
-export const AGENT_EXPIRY_MS = 5000;
-/** Expired agents are forgotten after this long. */
-export const AGENT_RETENTION_MS = 24 * 60 * 60 * 1000;
-export const MAX_TRACKED_AGENTS = 50_000;
-/** Longest delay a Node timer takes; longer waits re-arm. */
-const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 /**
  * Lifecycle lines (agent appeared, expired, ...) of one kind logged one by one per interval; the
  * rest are counted into one summary line. A registry restart at 10,000 agents makes 10,000 agents
@@ -61,70 +65,6 @@ const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
  * else. The change events themselves are all published on `agent_status`.
  */
 const LIFECYCLE_LOG_BURST = 50;
-/** Marks a confirmation being queued (see `queueConfirm`). */
-const CONFIRM_QUEUING = (): void => undefined;
-
-export interface LivenessTrackerOptions {
-  /** `hub.address_root`; heartbeats of addresses outside `{root}.` are junk. */
-  addressRoot: string;
-  clock?: Clock;
-  /** Default AGENT_EXPIRY_MS. */
-  agentTimeoutMs?: number;
-  /** Default AGENT_RETENTION_MS; Infinity keeps expired agents forever. */
-  retentionMs?: number;
-  /** Default MAX_TRACKED_AGENTS. */
-  maxAgents?: number;
-  /** Default MAX_OPS_PER_AGENT. */
-  maxOpsPerAgent?: number;
-  /** Default MAX_NAME_LENGTH. */
-  maxNameLength?: number;
-  /** Agent identities in use: only a publisher whose authid is the instance id beats for an address (heartbeat-parser.ts). */
-  requirePublisherIdentity?: boolean;
-  /** At most one warning per drop reason per this interval. Default RATE_LIMIT_INTERVAL_MS. */
-  warnIntervalMs?: number;
-  /** Confirms due deadlines after pending input (after-pending-input.ts); default `afterCheckPhase()`. */
-  afterPendingInput?: AfterPendingInput;
-  logger?: Logger;
-}
-
-export interface LivenessTrackerEvents {
-  change: [event: AgentStatusEvent];
-}
-
-export interface LivenessTrackerStats {
-  agents: number;
-  live: number;
-  expired: number;
-  /** Heartbeats dropped since construction, per reason. */
-  dropped: Record<string, number>;
-}
-
-export type RestoreResult = { ok: true; restored: number; skipped: number } | { ok: false; error: string };
-
-/** Why a heartbeat was dropped after parsing. */
-export const TRACKER_FULL = 'tracker_full';
-
-interface TrackedAgent {
-  readonly address: string;
-  agentClass: string | null;
-  sessionId: string | null;
-  opCodes: Map<string, number>;
-  /** op name → agent_operations field (null: invalid, skipped); filled on first use. */
-  fields: Map<string, string | null> | undefined;
-  lastBeatMs: number;
-  deadlineMs: number;
-  isExpired: boolean;
-  expiredAtMs: number | null;
-  timer: TimerHandle | undefined;
-  timerDueMs: number;
-  /** Cancels the pending expiry confirmation (see the header); undefined when none is pending. */
-  cancelConfirm: (() => void) | undefined;
-  readonly fire: () => void;
-  readonly confirm: () => void;
-}
-
-type OpChange = [opName: string, before: number | null, after: number | null];
-
 export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
   private readonly agents = new Map<string, TrackedAgent>();
   /** Expired agents, longest expired first (eviction order). */
@@ -138,7 +78,8 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
   private readonly drops: RateLimitedLog;
   private readonly fieldWarnings: RateLimitedLog;
   private readonly lifecycleLog: RateLimitedLog;
-  private readonly afterPendingInput: AfterPendingInput;
+  private readonly timers: AgentTimers;
+  private readonly warnField = (fields: Record<string, unknown>): void => this.fieldWarnings.note('invalid_field_name', fields);
   private isClosed = false;
   private isExpiryPaused = false;
 
@@ -149,7 +90,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     this.agentTimeoutMs = options.agentTimeoutMs ?? AGENT_EXPIRY_MS;
     this.retentionMs = options.retentionMs ?? AGENT_RETENTION_MS;
     this.maxAgents = options.maxAgents ?? MAX_TRACKED_AGENTS;
-    this.afterPendingInput = options.afterPendingInput ?? afterCheckPhase({ clock: this.clock });
+    this.timers = new AgentTimers(this.clock, options.afterPendingInput ?? afterCheckPhase({ clock: this.clock }));
     if (!(this.agentTimeoutMs > 0) || !(this.retentionMs >= 0) || !(this.maxAgents >= 1) || options.addressRoot === '') {
       throw new ConfigError('liveness tracker: agentTimeoutMs must be > 0, retentionMs >= 0, maxAgents >= 1, addressRoot non-empty', {
         details: { agentTimeoutMs: this.agentTimeoutMs, retentionMs: this.retentionMs, maxAgents: this.maxAgents, addressRoot: options.addressRoot },
@@ -222,10 +163,10 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     const blocks: SingleSampleBlock[] = [];
     if (agentAddress !== undefined) {
       const agent = this.agents.get(agentAddress);
-      if (agent !== undefined) this.pushOperationBlocks(agent, nowS, blocks);
+      if (agent !== undefined) pushOperationBlocks(agent, nowS, blocks, this.warnField);
       return blocks;
     }
-    for (const agent of this.agents.values()) this.pushOperationBlocks(agent, nowS, blocks);
+    for (const agent of this.agents.values()) pushOperationBlocks(agent, nowS, blocks, this.warnField);
     return blocks;
   }
 
@@ -243,15 +184,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     return {
       version: LIVENESS_SNAPSHOT_VERSION,
       saved_at_ms: this.clock.nowMs(),
-      agents: Array.from(this.agents.values(), (a) => ({
-        agent_address: a.address,
-        agent_class: a.agentClass,
-        session_id: a.sessionId,
-        op_codes: opCodesObject(a.opCodes),
-        last_beat_ms: a.lastBeatMs,
-        expired: a.isExpired,
-        expired_at_ms: a.expiredAtMs,
-      })),
+      agents: Array.from(this.agents.values(), snapshotEntry),
     };
   }
 
@@ -296,7 +229,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
         for (const name of agent.opCodes.keys()) agent.opCodes.set(name, OpCode.EXPIRED);
         expired.push(agent);
       } else {
-        this.schedule(agent, agent.deadlineMs, nowMs);
+        this.timers.schedule(agent, agent.deadlineMs, nowMs);
       }
       restored++;
     }
@@ -324,7 +257,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     for (const agent of this.agents.values()) {
       if (agent.isExpired) continue;
       agent.deadlineMs = Math.max(agent.deadlineMs, expiryDeadlineMs(nowMs, this.agentTimeoutMs));
-      this.schedule(agent, agent.deadlineMs, nowMs);
+      this.timers.schedule(agent, agent.deadlineMs, nowMs);
     }
     this.logger.info({ agents: this.agents.size - this.expiredAgents.size }, 'expiry resumed');
   }
@@ -333,9 +266,8 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
   close(): void {
     this.isClosed = true;
     for (const agent of this.agents.values()) {
-      this.clock.clearTimeout(agent.timer);
-      agent.timer = undefined;
-      this.cancelConfirm(agent);
+      this.timers.clear(agent);
+      this.timers.cancelConfirm(agent);
     }
     this.drops.close();
     this.fieldWarnings.close();
@@ -350,7 +282,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     if (agent === undefined) return this.admit(beat, nowMs);
     agent.lastBeatMs = nowMs;
     agent.deadlineMs = expiryDeadlineMs(nowMs, this.agentTimeoutMs);
-    this.schedule(agent, agent.deadlineMs, nowMs);
+    this.timers.schedule(agent, agent.deadlineMs, nowMs);
     const isRestart = isNewSession(agent.sessionId, beat.sessionId);
     agent.sessionId ??= beat.sessionId;
     agent.agentClass ??= beat.agentClass;
@@ -373,7 +305,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     if (beat.opCodes !== null) for (const name in beat.opCodes) opCodes.set(name, beat.opCodes[name] as number);
     const agent = this.newAgent(beat.agentAddress, beat.agentClass, beat.sessionId, opCodes, nowMs, nowMs);
     this.agents.set(agent.address, agent);
-    this.schedule(agent, agent.deadlineMs, nowMs);
+    this.timers.schedule(agent, agent.deadlineMs, nowMs);
     this.lifecycleLog.note('agent appeared', { agent_address: agent.address, peer_class: agent.agentClass });
     this.emitChange({ event: 'agent.appeared', ...this.eventBase(agent, nowMs), record: toRecord(agent) });
     return true;
@@ -408,25 +340,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
 
   /** Same process, still live: the heartbeat's op codes replace the stored ones. */
   private updateOpCodes(agent: TrackedAgent, incoming: Readonly<Record<string, number>>, nowMs: number): void {
-    let changes: OpChange[] | undefined;
-    let count = 0;
-    for (const name in incoming) {
-      count++;
-      const code = incoming[name] as number;
-      const before = agent.opCodes.get(name);
-      if (before !== code) {
-        agent.opCodes.set(name, code);
-        (changes ??= []).push([name, before ?? null, code]);
-      }
-    }
-    if (count !== agent.opCodes.size) {
-      for (const [name, before] of agent.opCodes) {
-        if (Object.hasOwn(incoming, name)) continue;
-        agent.opCodes.delete(name);
-        agent.fields?.delete(name);
-        (changes ??= []).push([name, before, null]);
-      }
-    }
+    const changes = applyOpCodes(agent, incoming);
     if (changes === undefined) return;
     const record = toRecord(agent);
     for (const [opName, before, after] of changes) {
@@ -446,7 +360,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     const opCodesBefore = opCodesObject(agent.opCodes);
     const timeExpiredBeforeS = (agent.expiredAtMs ?? nowMs) / 1000;
     this.unexpire(agent);
-    if (beat.opCodes !== null) this.replaceOpCodes(agent, beat.opCodes);
+    if (beat.opCodes !== null) replaceOpCodes(agent, beat.opCodes);
     this.lifecycleLog.note('agent recovered', { agent_address: agent.address, peer_class: agent.agentClass });
     this.emitChange({
       event: 'agent.recovered',
@@ -464,7 +378,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
     if (wasExpired) this.unexpire(agent);
     agent.sessionId = beat.sessionId;
     if (beat.agentClass !== null) agent.agentClass = beat.agentClass;
-    this.replaceOpCodes(agent, beat.opCodes ?? {});
+    replaceOpCodes(agent, beat.opCodes ?? {});
     this.lifecycleLog.note('agent restarted', { agent_address: agent.address, peer_class: agent.agentClass, session_id: agent.sessionId, was_expired: wasExpired });
     this.emitChange({
       event: 'agent.restarted',
@@ -474,12 +388,6 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
       op_codes_before: opCodesBefore,
       record: toRecord(agent),
     });
-  }
-
-  private replaceOpCodes(agent: TrackedAgent, incoming: Readonly<Record<string, number>>): void {
-    agent.opCodes = new Map();
-    for (const name in incoming) agent.opCodes.set(name, incoming[name] as number);
-    agent.fields = undefined;
   }
 
   private unexpire(agent: TrackedAgent): void {
@@ -500,9 +408,8 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
   }
 
   private forget(agent: TrackedAgent, reason: ForgetReason, nowMs: number): void {
-    this.clock.clearTimeout(agent.timer);
-    agent.timer = undefined;
-    this.cancelConfirm(agent);
+    this.timers.clear(agent);
+    this.timers.cancelConfirm(agent);
     this.agents.delete(agent.address);
     this.expiredAgents.delete(agent);
     this.lifecycleLog.note('agent forgotten', { agent_address: agent.address, peer_class: agent.agentClass, reason });
@@ -518,31 +425,6 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
 
   // Timers --------------------------------------------------------------------------------------
 
-  /** Makes sure the agent's timer fires no later than `dueMs`; an earlier pending timer is kept. */
-  private schedule(agent: TrackedAgent, dueMs: number, nowMs: number): void {
-    if (agent.timer !== undefined) {
-      if (agent.timerDueMs <= dueMs) return;
-      this.clock.clearTimeout(agent.timer);
-    }
-    const delayMs = Math.min(Math.max(0, dueMs - nowMs), MAX_TIMER_DELAY_MS);
-    agent.timerDueMs = nowMs + delayMs;
-    agent.timer = this.clock.setTimeout(agent.fire, delayMs);
-    agent.timer.unref?.();
-  }
-
-  private queueConfirm(agent: TrackedAgent): void {
-    if (agent.cancelConfirm !== undefined) return;
-    agent.cancelConfirm = CONFIRM_QUEUING;
-    const cancel = this.afterPendingInput(agent.confirm);
-    // an `afterPendingInput` that runs `fn` at once has already cleared it
-    if (agent.cancelConfirm === CONFIRM_QUEUING) agent.cancelConfirm = cancel;
-  }
-
-  private cancelConfirm(agent: TrackedAgent): void {
-    agent.cancelConfirm?.();
-    agent.cancelConfirm = undefined;
-  }
-
   /** The deadline passed and the input that was waiting then has been handled: expire, unless a beat came meanwhile. */
   private onConfirm(agent: TrackedAgent): void {
     agent.cancelConfirm = undefined;
@@ -551,7 +433,7 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
       const nowMs = this.clock.nowMs();
       if (this.isExpiryPaused) return;
       if (nowMs < agent.deadlineMs) {
-        this.schedule(agent, agent.deadlineMs, nowMs);
+        this.timers.schedule(agent, agent.deadlineMs, nowMs);
         return;
       }
       this.expire(agent, nowMs);
@@ -561,9 +443,8 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
   }
 
   private scheduleForget(agent: TrackedAgent, nowMs: number): void {
-    this.clock.clearTimeout(agent.timer);
-    agent.timer = undefined;
-    if (Number.isFinite(this.retentionMs)) this.schedule(agent, (agent.expiredAtMs ?? nowMs) + this.retentionMs, nowMs);
+    this.timers.clear(agent);
+    if (Number.isFinite(this.retentionMs)) this.timers.schedule(agent, (agent.expiredAtMs ?? nowMs) + this.retentionMs, nowMs);
   }
 
   private onTimer(agent: TrackedAgent): void {
@@ -574,12 +455,12 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
       if (!agent.isExpired) {
         // paused: no timer until resumeExpiry() re-arms every live agent
         if (this.isExpiryPaused) return;
-        if (nowMs < agent.deadlineMs) this.schedule(agent, agent.deadlineMs, nowMs);
-        else this.queueConfirm(agent);
+        if (nowMs < agent.deadlineMs) this.timers.schedule(agent, agent.deadlineMs, nowMs);
+        else this.timers.queueConfirm(agent);
       } else {
         const forgetAtMs = (agent.expiredAtMs ?? nowMs) + this.retentionMs;
         if (nowMs >= forgetAtMs) this.forget(agent, 'retention', nowMs);
-        else this.schedule(agent, forgetAtMs, nowMs);
+        else this.timers.schedule(agent, forgetAtMs, nowMs);
       }
     } catch (err) {
       this.logger.error({ err, agent_address: agent.address }, 'liveness timer failed');
@@ -587,25 +468,6 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
   }
 
   // Output --------------------------------------------------------------------------------------
-
-  private pushOperationBlocks(agent: TrackedAgent, nowS: number, blocks: SingleSampleBlock[]): void {
-    for (const [opName, code] of agent.opCodes) {
-      const field = this.fieldFor(agent, opName);
-      if (field !== null) blocks.push({ block_name: field, timestamp: nowS, data: { [field]: BigInt(code) } });
-    }
-  }
-
-  private fieldFor(agent: TrackedAgent, opName: string): string | null {
-    const fields = (agent.fields ??= new Map());
-    let field = fields.get(opName);
-    if (field === undefined) {
-      const result = operationField(agent.address, opName);
-      field = result.ok ? result.field : null;
-      if (!result.ok) this.fieldWarnings.note('invalid_field_name', { agent_address: agent.address, op_name: opName, field: result.field, error: result.message });
-      fields.set(opName, field);
-    }
-    return field;
-  }
 
   private eventBase(agent: TrackedAgent, nowMs: number) {
     return { agent_address: agent.address, agent_class: agent.agentClass, time: nowMs / 1000, session_id: agent.sessionId };
@@ -621,19 +483,3 @@ export class LivenessTracker extends EventEmitter<LivenessTrackerEvents> {
   }
 }
 
-function toRecord(agent: TrackedAgent): AgentRecord {
-  return {
-    expired: agent.isExpired,
-    time_expired: agent.expiredAtMs === null ? null : agent.expiredAtMs / 1000,
-    last_updated: agent.lastBeatMs / 1000,
-    op_codes: opCodesObject(agent.opCodes),
-    agent_class: agent.agentClass,
-    agent_address: agent.address,
-  };
-}
-
-function opCodesObject(opCodes: ReadonlyMap<string, number>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [name, code] of opCodes) out[name] = code;
-  return out;
-}

@@ -5,7 +5,7 @@
  */
 import type { Counter, Registry } from 'prom-client';
 import { counterReadAtScrape, promClient } from '../metrics/metrics-server.js';
-import type { LivenessTrackerStats } from './liveness-tracker.js';
+import type { LivenessTrackerStats } from './liveness-tracker-options.js';
 
 export interface RegistryFigures {
   stats(): LivenessTrackerStats;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AgentRuntime } from '../../../lib/agent/agent-runtime.js';
-import type { ProcessSpec } from '../../../lib/ops/op-table.js';
+import type { ProcessSpec } from '../../../lib/ops/op-spec.js';
 import { jsonSerializer } from '../../../lib/wamp/serializers.js';
 import { silentLogger } from '../../../lib/log.js';
 import { startRouter } from '../../../lib/router/index.js';

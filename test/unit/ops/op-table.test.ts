@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { systemClock } from '../../../lib/clock.js';
 import { OpCode } from '../../../lib/ops/op-codes.js';
 import type { EncodedSession, OpSession } from '../../../lib/ops/op-session.js';
-import { OP_CODE_CHANGED, OpTable, type OpCodeChange, type OpResult, type OpTableOptions } from '../../../lib/ops/op-table.js';
+import { OP_CODE_CHANGED, OpTable, type OpCodeChange, type OpTableOptions } from '../../../lib/ops/op-table.js';
+import type { OpResult } from '../../../lib/ops/op-spec.js';
 import { ParamError } from '../../../lib/ops/params.js';
 import { parseOpsCall } from '../../../lib/ops/parse-ops-call.js';
 

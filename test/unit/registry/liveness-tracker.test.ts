@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AfterPendingInput } from '../../../lib/registry/after-pending-input.js';
-import { LivenessTracker, type LivenessTrackerOptions } from '../../../lib/registry/liveness-tracker.js';
+import { LivenessTracker } from '../../../lib/registry/liveness-tracker.js';
+import type { LivenessTrackerOptions } from '../../../lib/registry/liveness-tracker-options.js';
 import type { AgentStatusEvent } from '../../../lib/registry/agent-status-event.js';
 import { WampFloat } from '../../../lib/wamp/float.js';
 import { confirmAtOnce, heartbeat } from './heartbeat-fixture.js';
