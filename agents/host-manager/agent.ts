@@ -170,6 +170,8 @@ export class HostManager {
       ...(this.options.identityKey !== undefined ? { envFor: ticketEnv(this.options.identityKey) } : {}),
       initialState: this.hasOpened ? 'keep' : this.args.initial_state,
       pollIntervalMs: this.args.poll_interval * 1000,
+      resourceSampleMs: this.args.resource_interval * 1000,
+      cpuWindowMs: this.args.cpu_window * 1000,
       baseEnv: this.options.baseEnv,
       clock: this.clock,
       logger: this.runtime.logger.child({ component: 'supervisor' }),

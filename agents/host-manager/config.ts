@@ -29,6 +29,10 @@ export const HostManagerArgsSchema = z
     on_exit: z.enum(['stop', 'disown']).default('stop'),
     /** Seconds between `/proc` polls of re-adopted children. */
     poll_interval: positiveSeconds.default(1),
+    /** Seconds between /proc samples of the children's memory and CPU (child_states rss_bytes, cpu_percent; memory-max and cpu-max); 0 turns it off. */
+    resource_interval: z.coerce.number().min(0).refine(Number.isFinite, 'expected a number of seconds').default(1),
+    /** Seconds a child's CPU share is averaged over before cpu-max applies. */
+    cpu_window: positiveSeconds.default(5),
     /** The child_states feed is published on every change and at least this often (seconds). */
     feed_interval: positiveSeconds.default(5),
     /** A heartbeat-ready child without a heartbeat for this long is expired when no registry runs (seconds). */

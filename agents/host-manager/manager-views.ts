@@ -28,7 +28,7 @@ export const STATE_CODES: Readonly<Record<ChildState, number>> = {
 
 /** A site instance this HostManager does not run, as a `child_states` entry (OCS: operable false, down). */
 export function skippedChildState(s: SkippedEntry): ChildStateEntry & { reason: string } {
-  return { instance_id: s.id, agent_class: s.agentClass, next_action: 'down', target_state: s.target, stability: 1, operable: false, restart_required: false, state: CHILD_STATES.UNKNOWN, reason: s.reason };
+  return { instance_id: s.id, agent_class: s.agentClass, next_action: 'down', target_state: s.target, stability: 1, operable: false, restart_required: false, state: CHILD_STATES.UNKNOWN, rss_bytes: null, cpu_percent: null, limit_breach: null, waiting_for: [], reason: s.reason };
 }
 
 /** `fake-data1` → `fake_data1`: the child's field prefix in the child_states feed. */

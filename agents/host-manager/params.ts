@@ -3,6 +3,7 @@ import { SignalSchema, READY_MODES, ChildIdSchema } from '../../lib/supervisor/c
 import { REMOVE_MODES } from '../../lib/supervisor/child-state.js';
 import { RESTART_MODES } from '../../lib/supervisor/restart-policy.js';
 import { MISSED_POLICIES, SCHEDULE_ACTIONS, type ScheduleRequest } from '../../lib/supervisor/schedule.js';
+import { parseByteSize, parsePercent } from '../../lib/site-config/resource-sizes.js';
 import type { CreateParams, OpenParams } from '../../lib/supervisor/verb-params.js';
 import { IdsSchema } from '../../lib/supervisor/verb-params.js';
 
@@ -104,6 +105,10 @@ export const CreateOpParamsSchema = z
     hung_restart_after_s: seconds.optional(),
     log_max_bytes: z.number().int().positive().optional(),
     log_keep: z.number().int().nonnegative().optional(),
+    /** Resource limits as in the site file's supervise: block: `512M`, `'80%'`, open files. */
+    memory_max: z.union([z.number(), z.string()]).refine((v) => parseByteSize(v) !== null, 'expected a size in bytes or with a K, M or G suffix such as 512M').optional(),
+    cpu_max: z.union([z.number(), z.string()]).refine((v) => parsePercent(v) !== null, 'expected a percentage of one core such as 80%').optional(),
+    nofile: z.number().int().min(16).optional(),
     ...scheduleShape,
     create_stopped: z.boolean().default(false),
   })
@@ -127,6 +132,12 @@ export function createParamsOf(p: CreateOpParams): CreateParams {
     out.log = {};
     if (p.log_max_bytes !== undefined) out.log.maxBytes = p.log_max_bytes;
     if (p.log_keep !== undefined) out.log.keep = p.log_keep;
+  }
+  if (p.memory_max !== undefined || p.cpu_max !== undefined || p.nofile !== undefined) {
+    out.limits = {};
+    if (p.memory_max !== undefined) out.limits.memoryMaxBytes = parseByteSize(p.memory_max);
+    if (p.cpu_max !== undefined) out.limits.cpuMaxPercent = parsePercent(p.cpu_max);
+    if (p.nofile !== undefined) out.limits.nofile = p.nofile;
   }
   const schedule = scheduleOf(p);
   if (schedule !== null) out.schedule = schedule;

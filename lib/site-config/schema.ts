@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AccessPolicySchema } from './access-policy.js';
+import { dependencyProblems } from './dependencies.js';
 import { ArgumentsSchema, groupArguments } from './arguments.js';
 import type { DeepReadonly } from './deep-freeze.js';
 import { ManageSchema } from './manage.js';
@@ -132,6 +133,11 @@ export const HostSchema = strictObject(
         });
       } else seen.set(inst.instanceId, index);
     });
+    const nodes = h['agent-instances'].map((inst) => ({ id: inst.instanceId, requires: inst.supervise.requires ?? [], after: inst.supervise.after ?? [] }));
+    for (const problem of dependencyProblems(nodes)) {
+      const index = h['agent-instances'].findIndex((inst) => inst.instanceId === problem.id);
+      ctx.addIssue({ code: 'custom', path: ['agent-instances', index, 'supervise', problem.key], message: problem.message });
+    }
   })
   .transform((h) => ({
     agentInstances: h['agent-instances'],

@@ -48,7 +48,15 @@ export const ServiceSchema = strictObject(
     supervise: SuperviseSchema.optional(),
   },
   'a mapping describing the service',
-).transform((s) => ({
+)
+  .superRefine((s, ctx) => {
+    for (const key of ['requires', 'after'] as const) {
+      if ((s.supervise?.[key]?.length ?? 0) > 0) {
+        ctx.addIssue({ code: 'custom', path: ['supervise', key], message: `${key} orders agent instances of one host; a service's instances move between hosts and cannot have it` });
+      }
+    }
+  })
+  .transform((s) => ({
   agentClass: s['agent-class'],
   instances: s.instances,
   hosts: s.hosts,

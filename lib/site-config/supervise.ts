@@ -1,7 +1,8 @@
 import { constants } from 'node:os';
 import { z } from 'zod';
 import { strictObject } from './strict-object.js';
-import { describeValue, expected } from './values.js';
+import { parseByteSize, parsePercent } from './resource-sizes.js';
+import { InstanceIdSchema, describeValue, expected } from './values.js';
 
 /** When the supervisor restarts an exited instance. */
 export const RESTART_POLICY = {
@@ -24,6 +25,11 @@ const seconds = (min: 'zero' | 'positive') =>
  * Per-instance supervisor settings (`supervise:` under an agent instance or a service). Ours,
  * so strict: a misspelt key fails. Every key is optional and has no default here; the
  * supervisor's restart policy owns the defaults. OCS ignores the whole block.
+ *
+ * Limits (systemd's names in brackets): `memory-max` [MemoryMax=], `cpu-max` [CPUQuota=],
+ * `nofile` [LimitNOFILE=]. Ordering between instances of one host: `after` [After=] orders the
+ * start, `requires` [Requires= with After=] also stops the dependant when the requirement stops
+ * for good; `dependency-timeout-s` bounds the wait [JobTimeoutSec=].
  */
 export const SuperviseSchema = strictObject(
   {
@@ -41,6 +47,22 @@ export const SuperviseSchema = strictObject(
       .optional(),
     'stop-timeout-s': seconds('positive').optional(),
     'restart-on-expired': z.boolean({ error: expected('true or false') }).optional(),
+    'memory-max': z
+      .unknown()
+      .refine((v) => parseByteSize(v) !== null, { error: (issue) => `expected a size in bytes or with a K, M or G suffix such as 512M, got ${describeValue(issue.input)}` })
+      .optional(),
+    'cpu-max': z
+      .unknown()
+      .refine((v) => parsePercent(v) !== null, { error: (issue) => `expected a percentage of one core such as 80%, got ${describeValue(issue.input)}` })
+      .optional(),
+    nofile: z
+      .number({ error: expected('a whole number of open files >= 16') })
+      .int({ error: expected('a whole number of open files >= 16') })
+      .min(16, { error: expected('a whole number of open files >= 16') })
+      .optional(),
+    requires: z.array(InstanceIdSchema, { error: expected('a list of instance ids of this host') }).optional(),
+    after: z.array(InstanceIdSchema, { error: expected('a list of instance ids of this host') }).optional(),
+    'dependency-timeout-s': seconds('positive').optional(),
   },
   'a mapping of supervisor settings',
 )
@@ -62,6 +84,12 @@ export const SuperviseSchema = strictObject(
       stopSignal?: NodeJS.Signals;
       stopTimeoutS?: number;
       restartOnExpired?: boolean;
+      memoryMaxBytes?: number;
+      cpuMaxPercent?: number;
+      nofile?: number;
+      requires?: readonly string[];
+      after?: readonly string[];
+      dependencyTimeoutS?: number;
     } = {};
     if (s.restart !== undefined) out.restart = s.restart;
     if (s['min-uptime-s'] !== undefined) out.minUptimeS = s['min-uptime-s'];
@@ -72,6 +100,12 @@ export const SuperviseSchema = strictObject(
     if (s['stop-signal'] !== undefined) out.stopSignal = s['stop-signal'] as NodeJS.Signals;
     if (s['stop-timeout-s'] !== undefined) out.stopTimeoutS = s['stop-timeout-s'];
     if (s['restart-on-expired'] !== undefined) out.restartOnExpired = s['restart-on-expired'];
+    if (s['memory-max'] !== undefined) out.memoryMaxBytes = parseByteSize(s['memory-max']) as number;
+    if (s['cpu-max'] !== undefined) out.cpuMaxPercent = parsePercent(s['cpu-max']) as number;
+    if (s.nofile !== undefined) out.nofile = s.nofile;
+    if (s.requires !== undefined) out.requires = [...new Set(s.requires)];
+    if (s.after !== undefined) out.after = [...new Set(s.after)];
+    if (s['dependency-timeout-s'] !== undefined) out.dependencyTimeoutS = s['dependency-timeout-s'];
     return out;
   });
 export type Supervise = z.infer<typeof SuperviseSchema>;

@@ -45,6 +45,12 @@ export type ChildEvent =
   | { type: 'heartbeat' }
   | { type: 'expired' }
   | { type: 'probe'; isStopped: boolean }
+  /** A resource sample broke a limit: `reason` is what the history and child_states show. */
+  | { type: 'limit_exceeded'; reason: string }
+  /** What this child is after may have become ready (or stopped being so): re-check the wait. */
+  | { type: 'dependencies' }
+  /** A requirement of this child stopped for good: a running dependant is stopped and waits for it again. */
+  | { type: 'requirement_down'; id: string }
   // timers
   | { type: 'tick' };
 
@@ -71,6 +77,8 @@ export interface StepContext {
   random: () => number;
   /** No automatic starts (supervisor initialising or shutting down). Stops still happen. */
   isHeld: boolean;
+  /** Ids this child is after (requires ∪ after) that are not ready now; a start waits in PENDING for them. */
+  waitingFor?: readonly string[];
 }
 
 export interface StepReply {

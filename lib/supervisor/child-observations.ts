@@ -147,6 +147,25 @@ export function handleObservation(s: Step, event: ChildEvent): void {
       }
       return;
     }
+    case 'dependencies': {
+      if (c.state !== CHILD_STATES.PENDING || c.waitingFor.length === 0) return;
+      const waiting = s.ctx.waitingFor ?? [];
+      if (waiting.length === 0) s.beginStart(`ready: ${c.waitingFor.join(', ')}`);
+      else s.waitForDependencies(waiting, 'dependencies');
+      return;
+    }
+    case 'requirement_down': {
+      const isLive = c.state === CHILD_STATES.RUNNING || c.state === CHILD_STATES.SUSPENDED || (c.state === CHILD_STATES.STARTING && c.pid !== null);
+      if (!isLive || s.d.target !== 'up') return;
+      s.beginStop('start', `requirement ${event.id} stopped`);
+      return;
+    }
+    case 'limit_exceeded': {
+      if (c.pid === null || (c.state !== CHILD_STATES.RUNNING && c.state !== CHILD_STATES.STARTING)) return;
+      c.limitBreach = event.reason;
+      s.beginStop('fail', event.reason, 'SIGTERM');
+      return;
+    }
     default:
       return;
   }

@@ -5,6 +5,7 @@ import { ChildLogFiles } from './log-files.js';
 import { isDeadState, isStoppedState } from './proc-identity.js';
 import type { SpawnHandle } from './process-control.js';
 import type { MarkedProcess } from './reconcile.js';
+import { withRlimits } from './resource-limits.js';
 import { ENV_SUPERVISED_ID, ENV_SUPERVISOR, ENV_SUPERVISOR_ID, EXIT_STDERR_TAIL_LINES, type ChildRuntime } from './supervisor-types.js';
 
 export interface ChildProcessesOptions {
@@ -60,7 +61,15 @@ export class ChildProcesses {
       [ENV_SUPERVISOR_ID]: core.supervisorId,
       [ENV_SUPERVISED_ID]: id,
     };
-    const handle = core.control.spawn({ cmd: spec.cmd, cwd: spec.cwd, env, stdoutFd: fds.stdoutFd, stderrFd: fds.stderrFd });
+    let cmd: string[];
+    try {
+      cmd = withRlimits(spec.cmd, spec.limits);
+    } catch (err) {
+      ChildLogFiles.closeFds(fds);
+      core.enqueue(id, { type: 'spawn_failed', message: (err as Error).message });
+      return;
+    }
+    const handle = core.control.spawn({ cmd, cwd: spec.cwd, env, stdoutFd: fds.stdoutFd, stderrFd: fds.stderrFd });
     ChildLogFiles.closeFds(fds);
     rt.handle = handle;
     if (handle.pid === null) {

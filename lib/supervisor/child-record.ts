@@ -11,7 +11,7 @@ import { ScheduleSchema } from './schedule.js';
 
 /** States of a supervised child (the design's vocabulary). */
 export const CHILD_STATES = {
-  /** A start is scheduled for later (at / after / cron); nothing runs yet. */
+  /** A start is scheduled for later (at / after / cron), or waits for what the child is after; nothing runs yet. */
   PENDING: 'PENDING',
   /** Spawned (or spawn requested); not ready yet (min uptime or first heartbeat pending). */
   STARTING: 'STARTING',
@@ -63,6 +63,25 @@ export const LogPolicySchema = z
   })
   .strict();
 
+/**
+ * Resource limits of a run (site file `memory-max`, `cpu-max`, `nofile`). null = no limit.
+ * Memory and CPU are watched by sampling /proc (resource-limits.ts); nofile is set with prlimit
+ * on the process before it runs its command.
+ */
+export const LimitsSchema = z
+  .object({
+    memoryMaxBytes: z.number().int().positive().nullable().default(null),
+    /** Percent of one core, averaged over the supervisor's CPU window. */
+    cpuMaxPercent: z.number().positive().nullable().default(null),
+    nofile: z.number().int().positive().nullable().default(null),
+  })
+  .strict();
+export type Limits = z.infer<typeof LimitsSchema>;
+export const NO_LIMITS: Limits = Object.freeze({ memoryMaxBytes: null, cpuMaxPercent: null, nofile: null });
+
+/** Longest wait in PENDING for what a child is after before the start fails. */
+export const DEFAULT_DEPENDENCY_TIMEOUT_MS = 60_000;
+
 export const ChildSpecSchema = z
   .object({
     id: ChildIdSchema,
@@ -85,6 +104,12 @@ export const ChildSpecSchema = z
     hungRestartAfterMs: z.number().int().nonnegative().nullable().default(null),
     restart: RestartPolicySchema.default(RestartPolicySchema.parse({})),
     log: LogPolicySchema.default(LogPolicySchema.parse({})),
+    limits: LimitsSchema.default({ ...NO_LIMITS }),
+    /** Children of this supervisor that must be ready before this one starts; their stopping for good stops this one. */
+    requires: z.array(ChildIdSchema).default([]),
+    /** Children of this supervisor that must be ready before this one starts (ordering only). */
+    after: z.array(ChildIdSchema).default([]),
+    dependencyTimeoutMs: z.number().int().positive().default(DEFAULT_DEPENDENCY_TIMEOUT_MS),
   })
   .strict();
 export type ChildSpec = z.infer<typeof ChildSpecSchema>;
@@ -177,6 +202,12 @@ export const CurrentSchema = z
     scheduleNextMs: z.number().nullable(),
     scheduleLastFireMs: z.number().nullable(),
     lastExit: LastExitSchema.nullable(),
+    /** PENDING before a start: the ids this child is after that are not ready yet. */
+    waitingFor: z.array(z.string()).default([]),
+    /** PENDING on dependencies: when the wait fails the start. */
+    dependencyDeadlineMs: z.number().nullable().default(null),
+    /** The last resource limit breach that stopped a run (kept after the run, for child_states). */
+    limitBreach: z.string().nullable().default(null),
   })
   .strict();
 export type Current = z.infer<typeof CurrentSchema>;
@@ -230,6 +261,9 @@ export function newChildRecord(spec: ChildSpec, nowMs: number, owner: Owner): Ch
       scheduleNextMs: null,
       scheduleLastFireMs: null,
       lastExit: null,
+      waitingFor: [],
+      dependencyDeadlineMs: null,
+      limitBreach: null,
     },
   };
 }
@@ -237,7 +271,7 @@ export function newChildRecord(spec: ChildSpec, nowMs: number, owner: Owner): Ch
 /** The earliest timer deadline of a record, or null. */
 export function nextWakeMs(record: ChildRecord): number | null {
   const c = record.current;
-  const candidates = [c.nextAtMs, c.startDeadlineMs, c.stopDeadlineMs, c.livenessDeadlineMs, c.scheduleNextMs];
+  const candidates = [c.nextAtMs, c.startDeadlineMs, c.stopDeadlineMs, c.livenessDeadlineMs, c.scheduleNextMs, c.dependencyDeadlineMs];
   let min: number | null = null;
   for (const t of candidates) if (t !== null && (min === null || t < min)) min = t;
   return min;

@@ -32,7 +32,7 @@ export function handleOp(s: Step, event: ChildEvent): void {
         default:
           if (c.state === CHILD_STATES.PENDING) s.consumeOnce();
           s.beginStart('start');
-          return s.say(true, 'starting');
+          return s.say(true, c.state === CHILD_STATES.PENDING ? `waiting for ${c.waitingFor.join(', ')} (not ready)` : 'starting');
       }
     }
     case 'restart': {
@@ -56,7 +56,7 @@ export function handleOp(s: Step, event: ChildEvent): void {
       }
       if (c.state === CHILD_STATES.PENDING) s.consumeOnce();
       s.beginStart('restart');
-      return s.say(true, 'starting');
+      return s.say(true, c.state === CHILD_STATES.PENDING ? `waiting for ${c.waitingFor.join(', ')} (not ready)` : 'starting');
     }
     case 'stop':
     case 'update': {

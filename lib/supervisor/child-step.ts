@@ -49,6 +49,10 @@ export class Step {
     if (state !== CHILD_STATES.RUNNING) c.livenessDeadlineMs = null;
     if (state !== CHILD_STATES.UNKNOWN) c.priorState = null;
     if (state !== CHILD_STATES.SUSPENDED && state !== CHILD_STATES.STOPPING) c.isExternal = false;
+    if (state !== CHILD_STATES.PENDING) {
+      c.waitingFor = [];
+      c.dependencyDeadlineMs = null;
+    }
     this.transitions.push({ from, to: state, cause, atMs: this.now });
   }
 
@@ -95,6 +99,11 @@ export class Step {
       this.say(false, 'no command to start this child with (adopted without a command)');
       return;
     }
+    const waiting = this.ctx.waitingFor ?? [];
+    if (waiting.length > 0) {
+      this.waitForDependencies(waiting, cause);
+      return;
+    }
     this.clearProcess();
     c.startedAtMs = null;
     c.suspendedMs = 0;
@@ -106,6 +115,24 @@ export class Step {
     this.d.suspended = false;
     this.enter(CHILD_STATES.STARTING, cause);
     this.effects.push({ type: 'spawn' });
+  }
+
+  /**
+   * A start that must wait for what the child is after: PENDING, naming them, with the deadline
+   * of the wait (kept across re-checks; the tick fails the start when it passes).
+   */
+  waitForDependencies(waiting: readonly string[], cause: string): void {
+    const c = this.c;
+    const reason = `waiting for ${waiting.join(', ')} (not ready)`;
+    this.d.suspended = false;
+    if (c.state !== CHILD_STATES.PENDING || c.waitingFor.length === 0) {
+      this.enter(CHILD_STATES.PENDING, `${cause}; ${reason}`);
+      c.dependencyDeadlineMs = this.now + this.rec.spec.dependencyTimeoutMs;
+    } else {
+      c.reason = reason;
+    }
+    c.waitingFor = [...waiting];
+    this.say(true, reason);
   }
 
   beginStop(after: AfterStop, cause: string, signal: SignalName = this.rec.spec.stopSignal): void {

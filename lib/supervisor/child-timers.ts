@@ -68,6 +68,10 @@ export function handleTick(s: Step): void {
     c.failTimesMs = [];
     c.consecutive = 0;
     s.beginStart('cooldown elapsed (fresh budget)');
+  } else if (c.state === CHILD_STATES.PENDING && c.dependencyDeadlineMs !== null && c.dependencyDeadlineMs <= now) {
+    const waiting = c.waitingFor.join(', ');
+    s.enter(CHILD_STATES.CRASHED, `dependency timeout: ${waiting} not ready within ${spec.dependencyTimeoutMs / 1000} s`);
+    c.nextAtMs = spec.restart.cooldownMs === null ? null : now + spec.restart.cooldownMs;
   } else if (c.state === CHILD_STATES.RUNNING && c.livenessDeadlineMs !== null && c.livenessDeadlineMs <= now) {
     s.beginStop('fail', `heartbeats expired for ${spec.hungRestartAfterMs} ms while the process lives (hung)`);
   }

@@ -1,4 +1,5 @@
 import { CHILD_STATES, type ChildRecord, type ChildState } from './child-record.js';
+import type { RunUsage } from './resource-limits.js';
 import { failuresInWindow, stability } from './restart-policy.js';
 
 /**
@@ -39,10 +40,25 @@ export interface ChildStateEntry {
   operable: boolean;
   restart_required: boolean;
   state: ChildState;
+  /** Resident memory of the child's process group at the last sample; null when not running or not sampled. */
+  rss_bytes: number | null;
+  /** CPU share of the group over the sampling window, percent of one core. */
+  cpu_percent: number | null;
+  /** The last resource limit breach that stopped a run (`memory-max exceeded: 612 MB > 512 MB`), or null. */
+  limit_breach: string | null;
+  /** PENDING on dependencies: the ids it waits for (not ready yet). */
+  waiting_for: string[];
 }
 
-export function childStateEntry(rec: ChildRecord, nowMs: number): ChildStateEntry {
+/** A run's sampled usage as child_states shows it (only for the run the record names). */
+function usageOf(rec: ChildRecord, usage: RunUsage | null | undefined): { rss: number | null; cpu: number | null } {
+  if (usage === null || usage === undefined || usage.pid !== rec.current.pid) return { rss: null, cpu: null };
+  return { rss: usage.rssBytes, cpu: usage.cpuPercent === null ? null : Math.round(usage.cpuPercent * 10) / 10 };
+}
+
+export function childStateEntry(rec: ChildRecord, nowMs: number, usage?: RunUsage | null): ChildStateEntry {
   const c = rec.current;
+  const u = usageOf(rec, usage);
   return {
     instance_id: rec.spec.id,
     agent_class: rec.spec.agentClass ?? (rec.spec.source === 'config' ? '' : `[${rec.spec.source}]`),
@@ -52,6 +68,10 @@ export function childStateEntry(rec: ChildRecord, nowMs: number): ChildStateEntr
     operable: c.isOperable && c.state !== CHILD_STATES.UNKNOWN,
     restart_required: c.isRestartRequired,
     state: c.state,
+    rss_bytes: u.rss,
+    cpu_percent: u.cpu,
+    limit_breach: c.limitBreach,
+    waiting_for: [...c.waitingFor],
   };
 }
 
@@ -65,8 +85,10 @@ export function uptimeMsOf(rec: ChildRecord, nowMs: number): number | null {
 }
 
 /** The full per-service view for session data (design §3.5 `services`). */
-export function serviceView(rec: ChildRecord, nowMs: number) {
+export function serviceView(rec: ChildRecord, nowMs: number, usage?: RunUsage | null) {
   const c = rec.current;
+  const u = usageOf(rec, usage);
+  const lim = rec.spec.limits;
   const d = rec.desired;
   const policy = rec.spec.restart;
   const last = c.lastExit;
@@ -119,6 +141,13 @@ export function serviceView(rec: ChildRecord, nowMs: number) {
     stuck: c.isStuck,
     heartbeat_at: seconds(c.heartbeatAtMs),
     expired: c.isExpired,
+    limits: { memory_max_bytes: lim.memoryMaxBytes, cpu_max_percent: lim.cpuMaxPercent, nofile: lim.nofile },
+    rss_bytes: u.rss,
+    cpu_percent: u.cpu,
+    limit_breach: c.limitBreach,
+    requires: [...rec.spec.requires],
+    after: [...rec.spec.after],
+    waiting_for: [...c.waitingFor],
   };
 }
 export type ServiceView = ReturnType<typeof serviceView>;

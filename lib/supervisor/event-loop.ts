@@ -2,8 +2,9 @@ import { EventEmitter } from 'node:events';
 import { join, resolve } from 'node:path';
 import { systemClock, type Clock } from '../clock.js';
 import { silentLogger, type Logger } from '../log.js';
-import { nextWakeMs, type ChildRecord } from './child-record.js';
-import { stepChild, type ChildEffect, type ChildEvent, type StepReply } from './child-state.js';
+import { CHILD_STATES, nextWakeMs, type ChildRecord, type ChildSpec } from './child-record.js';
+import { ChildResources } from './child-resources.js';
+import { isLiveState, stepChild, type ChildEffect, type ChildEvent, type StepReply, type Transition } from './child-state.js';
 import { HistoryLog, type HistoryInput, type HistoryRecord } from './history-log.js';
 import type { InstanceLock } from './instance-lock.js';
 import { ChildLogFiles } from './log-files.js';
@@ -13,8 +14,10 @@ import { SupervisorPersistence } from './persistence.js';
 import type { Orphan } from './reconcile.js';
 import {
   DEFAULT_LOG_ROTATE_CHECK_MS,
+  DEFAULT_CPU_WINDOW_MS,
   DEFAULT_PERSIST_DEBOUNCE_MS,
   DEFAULT_POLL_INTERVAL_MS,
+  DEFAULT_RESOURCE_SAMPLE_MS,
   type ChildRuntime,
   type SupervisorEvents,
   type SupervisorIdentity,
@@ -74,6 +77,7 @@ export class SupervisorCore {
   readonly children = new Map<string, ChildRuntime>();
   readonly processes: ChildProcesses;
   readonly persistence: SupervisorPersistence;
+  readonly resources: ChildResources;
 
   phase: SupervisorPhase = 'new';
   bootId = 'unknown';
@@ -108,6 +112,10 @@ export class SupervisorCore {
       logRotateCheckMs: options.logRotateCheckMs ?? DEFAULT_LOG_ROTATE_CHECK_MS,
     });
     this.persistence = new SupervisorPersistence(this, options.persistDebounceMs ?? DEFAULT_PERSIST_DEBOUNCE_MS);
+    this.resources = new ChildResources(this, {
+      sampleMs: options.resourceSampleMs ?? DEFAULT_RESOURCE_SAMPLE_MS,
+      cpuWindowMs: options.cpuWindowMs ?? DEFAULT_CPU_WINDOW_MS,
+    });
   }
 
   // ---------------------------------------------------------------------------------------
@@ -161,6 +169,7 @@ export class SupervisorCore {
       wakeAtMs: null,
       lastIdleDueMs: null,
       logger: this.log.child({ child_id: id }),
+      usage: null,
     };
     this.children.set(id, rt);
     return rt;
@@ -216,8 +225,11 @@ export class SupervisorCore {
   private step(id: string, event: ChildEvent): StepReply {
     const rt = this.children.get(id);
     if (rt === undefined) return { ok: false, message: `unknown child '${id}'` };
-    const result = stepChild(rt.record, event, { nowMs: this.clock.nowMs(), random: this.random, isHeld: this.phase !== 'running' });
+    const spec = rt.record.spec;
+    const waitingFor = spec.after.length + spec.requires.length === 0 ? undefined : this.notReady(spec);
+    const result = stepChild(rt.record, event, { nowMs: this.clock.nowMs(), random: this.random, isHeld: this.phase !== 'running', ...(waitingFor ? { waitingFor } : {}) });
     rt.record = result.record;
+    if (result.transitions.length > 0) this.tellDependants(id, result.transitions, result.record);
     for (const t of result.transitions) {
       const pid = result.record.current.pid;
       this.audit({ kind: 'transition', id, from: t.from, to: t.to, cause: t.cause, pid });
@@ -232,6 +244,43 @@ export class SupervisorCore {
     }
     if (this.children.get(id) === rt) this.armWake(rt, event.type === 'tick');
     return result.reply;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // dependencies between children (supervise: requires / after)
+
+  /** The ids a child is after (requires ∪ after) that are not RUNNING now. */
+  notReady(spec: ChildSpec): string[] {
+    const out: string[] = [];
+    for (const dep of new Set([...spec.requires, ...spec.after])) {
+      if (this.children.get(dep)?.record.current.state !== CHILD_STATES.RUNNING) out.push(dep);
+    }
+    return out;
+  }
+
+  /**
+   * After a child's transitions: dependants waiting for it re-check their wait when it became
+   * (or stopped being) ready; dependants that require it are stopped when it stops for good
+   * (a stop, a kill, a removal, a crash; not a restart).
+   */
+  private tellDependants(id: string, transitions: readonly Transition[], record: ChildRecord): void {
+    const last = transitions[transitions.length - 1] as Transition;
+    const isReadyChange = transitions.some((t) => t.to === CHILD_STATES.RUNNING || t.from === CHILD_STATES.RUNNING);
+    const c = record.current;
+    const isDownForGood =
+      (last.to === CHILD_STATES.STOPPING && c.afterStop !== null && c.afterStop !== 'start' && c.afterStop !== 'fail') ||
+      ((last.to === CHILD_STATES.STOPPED || last.to === CHILD_STATES.KILLED || last.to === CHILD_STATES.CRASHED || last.to === CHILD_STATES.EXITED) &&
+        transitions.some((t) => isLiveState(t.from)));
+    if (!isReadyChange && !isDownForGood) return;
+    for (const rt of this.children.values()) {
+      const spec = rt.record.spec;
+      if (spec.id === id) continue;
+      const state = rt.record.current.state;
+      if (isReadyChange && state === CHILD_STATES.PENDING && rt.record.current.waitingFor.length > 0 && (spec.after.includes(id) || spec.requires.includes(id))) {
+        this.enqueue(spec.id, { type: 'dependencies' });
+      }
+      if (isDownForGood && spec.requires.includes(id) && isLiveState(state)) this.enqueue(spec.id, { type: 'requirement_down', id });
+    }
   }
 
   private execute(rt: ChildRuntime, effect: ChildEffect): void {

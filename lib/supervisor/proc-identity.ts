@@ -18,13 +18,39 @@ export interface ProcStat {
   startTicks: number;
 }
 
-/** Parses /proc/<pid>/stat. The comm field may hold spaces and parentheses: split after the last ')'. */
-export function parseProcStat(text: string): ProcStat | null {
+/** The fields of /proc/<pid>/stat after the comm: `rest[N - 3]` is field N (man 5 proc). */
+function statRest(text: string): { pid: number; open: number; close: number; rest: string[] } | null {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) return null;
-  const pid = Number(text.slice(0, open).trim());
-  const rest = text.slice(close + 2).trim().split(/\s+/);
+  return { pid: Number(text.slice(0, open).trim()), open, close, rest: text.slice(close + 2).trim().split(/\s+/) };
+}
+
+/** What a process uses, from /proc/<pid>/stat: CPU (utime + stime, clock ticks) and resident pages. */
+export interface ProcUsage {
+  pid: number;
+  pgrp: number;
+  /** Fields 14 + 15: user and system time in clock ticks. */
+  cpuTicks: number;
+  /** Field 24: resident set size in pages. */
+  rssPages: number;
+}
+
+export function parseProcUsage(text: string): ProcUsage | null {
+  const f = statRest(text);
+  if (f === null) return null;
+  const pgrp = Number(f.rest[2]);
+  const cpuTicks = Number(f.rest[11]) + Number(f.rest[12]);
+  const rssPages = Number(f.rest[21]);
+  if (!Number.isInteger(f.pid) || !Number.isFinite(pgrp) || !Number.isFinite(cpuTicks) || !Number.isFinite(rssPages)) return null;
+  return { pid: f.pid, pgrp, cpuTicks, rssPages };
+}
+
+/** Parses /proc/<pid>/stat. The comm field may hold spaces and parentheses: split after the last ')'. */
+export function parseProcStat(text: string): ProcStat | null {
+  const f = statRest(text);
+  if (f === null) return null;
+  const { pid, open, close, rest } = f;
   // rest[0] is field 3 (state); field N is rest[N - 3].
   const state = rest[0];
   const startTicks = Number(rest[19]);
@@ -108,6 +134,33 @@ export class ProcIdentity {
     } catch {
       return null;
     }
+  }
+
+  /**
+   * CPU ticks and resident pages summed per process group, for the groups asked for: one pass
+   * over /proc (a child's forks count against its limits; each child leads its own group).
+   */
+  usageByGroup(pgrps: ReadonlySet<number>): Map<number, { cpuTicks: number; rssPages: number; processes: number }> {
+    const out = new Map<number, { cpuTicks: number; rssPages: number; processes: number }>();
+    if (pgrps.size === 0) return out;
+    for (const pid of this.pids()) {
+      let text: string;
+      try {
+        text = readFileSync(join(this.root, String(pid), 'stat'), 'utf8');
+      } catch {
+        continue; // exited between the listing and the read
+      }
+      const u = parseProcUsage(text);
+      if (u === null || !pgrps.has(u.pgrp)) continue;
+      const sum = out.get(u.pgrp);
+      if (sum === undefined) out.set(u.pgrp, { cpuTicks: u.cpuTicks, rssPages: u.rssPages, processes: 1 });
+      else {
+        sum.cpuTicks += u.cpuTicks;
+        sum.rssPages += u.rssPages;
+        sum.processes += 1;
+      }
+    }
+    return out;
   }
 
   pids(): number[] {

@@ -1,3 +1,4 @@
+import { startLayers } from '../site-config/dependencies.js';
 import type { SupervisorCore } from './event-loop.js';
 import type { VerbResult } from './supervisor-types.js';
 import { DieParamsSchema, parseParams, type DieParams } from './verb-params.js';
@@ -19,7 +20,12 @@ export async function shutDownSupervisor(core: SupervisorCore, params: DieParams
   core.audit({ kind: 'request', id: null, verb: 'die', params: { ...p }, ok: true, message: `shutting down (${p.mode})` });
   const deadlineMs = core.clock.nowMs() + p.timeoutMs;
   if (p.mode === 'stop') {
-    for (const id of [...core.children.keys()]) core.dispatch(id, { type: 'shutdown' });
+    // Dependants first: the start layers reversed, each layer gone before the next is told.
+    const layers = startLayers([...core.children.values()].map((rt) => ({ id: rt.record.spec.id, requires: rt.record.spec.requires, after: rt.record.spec.after })));
+    for (const layer of layers.reverse()) {
+      for (const id of layer) if (core.children.has(id)) core.dispatch(id, { type: 'shutdown' });
+      await core.waitUntil(() => layer.every((id) => core.children.get(id)?.record.current.pid == null), deadlineMs);
+    }
     await core.waitUntil(() => core.liveChildren().length === 0, deadlineMs);
     const stragglers = core.liveChildren();
     for (const rt of stragglers) {
@@ -30,6 +36,7 @@ export async function shutDownSupervisor(core: SupervisorCore, params: DieParams
   }
   const left = core.liveChildren().map((rt) => rt.record.spec.id);
   core.processes.stopPolling();
+  core.resources.stop();
   core.persistence.cancelPending();
   for (const rt of core.children.values()) {
     core.clock.clearTimeout(rt.wakeTimer);

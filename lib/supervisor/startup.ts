@@ -33,6 +33,7 @@ export function startSupervisor(core: SupervisorCore, entries: readonly Supervis
     return startLocked(core, lock, entries, now);
   } catch (err) {
     core.processes.stopPolling();
+    core.resources.stop();
     core.clearWakes();
     core.persistence.isBatching = false;
     core.phase = 'closed';
@@ -123,6 +124,7 @@ function startLocked(core: SupervisorCore, lock: InstanceLock, entries: readonly
     }
   }
   core.processes.startPolling();
+  core.resources.start();
   core.persistence.isBatching = false;
   core.persistence.persistNow();
   core.audit({

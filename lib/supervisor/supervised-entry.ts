@@ -28,6 +28,12 @@ export const SuperviseSettingsSchema = z
     stopSignal: SignalSchema.optional(),
     stopTimeoutS: z.number().positive().optional(),
     restartOnExpired: z.boolean().optional(),
+    memoryMaxBytes: z.number().int().positive().optional(),
+    cpuMaxPercent: z.number().positive().optional(),
+    nofile: z.number().int().positive().optional(),
+    requires: z.array(ChildIdSchema).readonly().optional(),
+    after: z.array(ChildIdSchema).readonly().optional(),
+    dependencyTimeoutS: z.number().positive().optional(),
   })
   .strict();
 /** The same type as the site config's (one definition: lib/site-config/supervise.ts). */
@@ -97,13 +103,20 @@ export function planEntry(entry: SupervisedEntry): EntryPlan | null {
     ready,
     hungRestartAfterMs: isHungRestart ? DEFAULT_HUNG_RESTART_AFTER_MS : null,
     restart,
+    limits: { memoryMaxBytes: sv.memoryMaxBytes ?? null, cpuMaxPercent: sv.cpuMaxPercent ?? null, nofile: sv.nofile ?? null },
+    requires: [...(sv.requires ?? [])],
+    after: [...(sv.after ?? [])],
+    ...(sv.dependencyTimeoutS !== undefined ? { dependencyTimeoutMs: secondsToMs(sv.dependencyTimeoutS) } : {}),
     ...(sv.stopSignal !== undefined ? { stopSignal: sv.stopSignal } : {}),
     ...(sv.stopTimeoutS !== undefined ? { stopTimeoutMs: secondsToMs(sv.stopTimeoutS) } : {}),
   });
   return { spec, target: e.manage === 'host/up' ? 'up' : 'down' };
 }
 
-/** Whether two specs differ in what the running process was started with. */
+/**
+ * Whether two specs differ in what the running process was started with (the open-files limit
+ * is set at launch; memory and CPU limits apply to the running process at the next sample).
+ */
 export function isLaunchChanged(a: ChildSpec, b: ChildSpec): boolean {
-  return JSON.stringify([a.cmd, a.cwd, a.env]) !== JSON.stringify([b.cmd, b.cwd, b.env]);
+  return JSON.stringify([a.cmd, a.cwd, a.env, a.limits.nofile]) !== JSON.stringify([b.cmd, b.cwd, b.env, b.limits.nofile]);
 }

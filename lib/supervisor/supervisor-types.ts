@@ -5,6 +5,7 @@ import type { ChildStateEntry, ServiceView } from './child-view.js';
 import type { HistoryLogOptions, HistoryRecord } from './history-log.js';
 import type { ChildLogFiles } from './log-files.js';
 import type { ProcessControl, SpawnHandle } from './process-control.js';
+import type { RunUsage } from './resource-limits.js';
 import type { Orphan } from './reconcile.js';
 
 /** The supervisor's public vocabulary: options, verb results, reports, events and status. */
@@ -17,6 +18,10 @@ export const ENV_SUPERVISED_ID = 'OCS_SUPERVISED_ID';
 export const DEFAULT_POLL_INTERVAL_MS = 1000;
 export const DEFAULT_PERSIST_DEBOUNCE_MS = 100;
 export const DEFAULT_LOG_ROTATE_CHECK_MS = 5000;
+/** Resource sampling of children (RSS, CPU; memory-max and cpu-max enforcement). */
+export const DEFAULT_RESOURCE_SAMPLE_MS = 1000;
+/** The span a child's CPU share is averaged over (cpu-max). */
+export const DEFAULT_CPU_WINDOW_MS = 5000;
 /** Stderr lines attached to a failure exit (HostManager posts these as a session message). */
 export const EXIT_STDERR_TAIL_LINES = 20;
 
@@ -44,6 +49,10 @@ export interface SupervisorOptions {
   pollIntervalMs?: number;
   persistDebounceMs?: number;
   logRotateCheckMs?: number;
+  /** Period of the /proc resource sampling of children; 0 = off (no usage shown, memory-max and cpu-max not enforced). */
+  resourceSampleMs?: number;
+  /** The span a child's CPU share is averaged over before cpu-max applies. */
+  cpuWindowMs?: number;
   history?: HistoryLogOptions;
   clock?: Clock;
   logger?: Logger;
@@ -180,4 +189,6 @@ export interface ChildRuntime {
   /** The due time we last ticked for without it clearing (avoids a busy loop while held). */
   lastIdleDueMs: number | null;
   logger: Logger;
+  /** The current run's sampled usage (child-resources.ts); null when not sampled or not running. */
+  usage: RunUsage | null;
 }

@@ -15,7 +15,7 @@ export function childRecord(core: SupervisorCore, id: string): ChildRecord | nul
 /** HostManager-compatible `child_states` for the manager session data. */
 export function childStates(core: SupervisorCore): ChildStateEntry[] {
   const now = core.clock.nowMs();
-  return [...core.children.values()].map((rt) => childStateEntry(rt.record, now));
+  return [...core.children.values()].map((rt) => childStateEntry(rt.record, now, rt.usage));
 }
 
 /** A light per-child summary (no copies of records): for feeds and health checks every few seconds. */
@@ -30,7 +30,7 @@ export function childSummaries(core: SupervisorCore): ChildSummary[] {
 export function supervisorStatus(core: SupervisorCore, historyLimit: number): SupervisorStatus {
   const now = core.clock.nowMs();
   const services: Record<string, ServiceView> = {};
-  for (const [id, rt] of core.children) services[id] = serviceView(rt.record, now);
+  for (const [id, rt] of core.children) services[id] = serviceView(rt.record, now, rt.usage);
   const orphans: SupervisorStatus['orphans'] = {};
   for (const o of core.orphans) orphans[String(o.pid)] = { pid: o.pid, service_id: o.childId, starttime: o.startTicks, reason: o.reason };
   return {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InvalidParamsError } from '../errors.js';
-import { ChildIdSchema, LogPolicySchema, READY_MODES, SignalSchema } from './child-record.js';
+import { ChildIdSchema, LimitsSchema, LogPolicySchema, READY_MODES, SignalSchema } from './child-record.js';
 import { REMOVE_MODES } from './child-state.js';
 import { LOG_STREAMS } from './log-files.js';
 import { RestartPolicySchema } from './restart-policy.js';
@@ -32,6 +32,8 @@ export const CreateParamsSchema = z
     readyTimeoutMs: z.number().int().positive().optional(),
     hungRestartAfterMs: z.number().int().nonnegative().nullable().optional(),
     log: LogPolicySchema.partial().optional(),
+    /** memory-max / cpu-max / nofile of the site file's supervise: block, for a created child. */
+    limits: LimitsSchema.partial().optional(),
     /** Start later instead of now (at / after a delay / cron). */
     schedule: ScheduleRequestSchema.optional(),
     /** Create without starting (target down). */

@@ -37,6 +37,7 @@ export function createChild(core: SupervisorCore, params: CreateParams): VerbRes
     env: p.env ?? {},
     restart,
     log: p.log ?? {},
+    limits: p.limits ?? {},
     ...(p.stopSignal !== undefined ? { stopSignal: p.stopSignal } : {}),
     ...(p.stopTimeoutMs !== undefined ? { stopTimeoutMs: p.stopTimeoutMs } : {}),
     ...(p.killTimeoutMs !== undefined ? { killTimeoutMs: p.killTimeoutMs } : {}),

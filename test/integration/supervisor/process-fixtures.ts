@@ -6,6 +6,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Supervisor, type SupervisorOptions } from '../../../lib/supervisor/supervisor.js';
+import type { SupervisedEntry } from '../../../lib/supervisor/supervised-entry.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 export const FIXTURE_CHILD = join(ROOT, 'dist/test/fixtures/processes/child.js');
@@ -148,4 +150,24 @@ export class SupervisorHost {
     await this.exited;
     clearTimeout(timer);
   }
+}
+
+/**
+ * A supervisor over a fresh state directory, initialised with `entries`; `cleanups` gets its
+ * shutdown, the SIGKILL of everything it started and the removal of the directory.
+ */
+export async function superviseEntries(
+  entries: SupervisedEntry[],
+  cleanups: (() => Promise<void> | void)[],
+  options: Partial<SupervisorOptions> = {},
+): Promise<Supervisor> {
+  const stateDir = makeStateDir();
+  const sup = new Supervisor({ pollIntervalMs: 100, ...options, stateDir });
+  cleanups.push(() => removeDir(stateDir));
+  cleanups.push(() => killEverything(stateDir));
+  cleanups.push(async () => {
+    await sup.die({ mode: 'stop', timeoutMs: 3000 });
+  });
+  await sup.init(entries);
+  return sup;
 }

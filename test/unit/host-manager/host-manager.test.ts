@@ -152,6 +152,10 @@ describe('HostManager: manager and update', () => {
       operable: true,
       restart_required: false,
       state: 'STARTING',
+      rss_bytes: null,
+      cpu_percent: null,
+      limit_breach: null,
+      waiting_for: [],
     });
     // an instance it cannot run is listed as OCS lists it: not operable, down, with the reason
     expect(data.child_states.find((c) => c['instance_id'] === 'mystery')).toEqual({
@@ -163,6 +167,10 @@ describe('HostManager: manager and update', () => {
       operable: false,
       restart_required: false,
       state: 'UNKNOWN',
+      rss_bytes: null,
+      cpu_percent: null,
+      limit_breach: null,
+      waiting_for: [],
       reason: "unknown agent class 'MysteryAgent' (not operable)",
     });
     // times go out as floats, as OCS's Python sends them (a whole second too)

@@ -46,6 +46,8 @@ describe('HostManager op parameters', () => {
       registry_id: 'registry',
       on_exit: 'stop',
       poll_interval: 1,
+      resource_interval: 1,
+      cpu_window: 5,
       feed_interval: 5,
       agent_timeout: 5,
       op_privs: {},

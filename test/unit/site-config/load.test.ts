@@ -180,7 +180,7 @@ describe('loadSiteConfig', () => {
     const err = failure(() => loadSiteConfig(`${FIX}/broken-supervise-key.yaml`));
     expect(err.message).toBe(
       `${FIX}/broken-supervise-key.yaml: hosts.localhost.agent-instances[0].supervise: unknown key 'max-failure' (did you mean 'max-failures'?); ` +
-        'allowed: restart, min-uptime-s, max-failures, failure-window-s, backoff-initial-s, backoff-max-s, stop-signal, stop-timeout-s, restart-on-expired',
+        'allowed: restart, min-uptime-s, max-failures, failure-window-s, backoff-initial-s, backoff-max-s, stop-signal, stop-timeout-s, restart-on-expired, memory-max, cpu-max, nofile, requires, after, dependency-timeout-s',
     );
     expect(err.details['issues']).toEqual([expect.objectContaining({ line: 12, column: 11 })]);
   });
