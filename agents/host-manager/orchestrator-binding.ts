@@ -418,6 +418,8 @@ export class OrchestratorBinding {
         } else if (cmd.type === 'start') {
           if (this.overBudget.delete(cmd.instanceId)) sup.reset(cmd.instanceId);
           result = sup.start(cmd.instanceId);
+        } else if (cmd.type === 'restart') {
+          result = sup.restart(cmd.instanceId);
         } else {
           result = sup.stop(cmd.instanceId);
         }

@@ -43,3 +43,12 @@ export function scopeServices(scope: FreezeParams['scope']): string[] | null {
   if (scope === 'node') return null;
   return typeof scope === 'string' ? [scope] : scope;
 }
+
+/** `rollout(service, max_unavailable=1, timeout=60)`: `timeout` bounds each instance's way back to RUNNING (seconds). */
+export const RolloutParamsSchema = z
+  .object({
+    service: NameSchema,
+    max_unavailable: z.number().int().min(1).default(1),
+    timeout: z.number().positive().max(3600).default(60),
+  })
+  .strict();

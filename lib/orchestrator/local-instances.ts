@@ -32,6 +32,11 @@ export interface LocalInstance {
   claimAtMs: number | null;
   /** A start is in progress and the child was seen live since it was asked. */
   wasLiveSinceStart: boolean;
+  /** A rollout's restart asked of this host and not finished yet (its token), and whether the old run was seen ending. */
+  restartToken: string | null;
+  restartSawDown: boolean;
+  /** The token of the last rollout restart that finished here (RUNNING again): published as `restart`. */
+  restartDone: string | null;
 }
 
 function isLiveState(state: ChildState | null): boolean {
@@ -64,6 +69,9 @@ export class LocalInstances {
       epoch: 0,
       claimAtMs: null,
       wasLiveSinceStart: false,
+      restartToken: null,
+      restartSawDown: false,
+      restartDone: null,
     });
   }
 
@@ -87,7 +95,7 @@ export class LocalInstances {
   /** What this host publishes of an instance (as a peer's message would carry it, without `claim_at`). */
   info(slot: string): PlacementInstance | null {
     const inst = this.bySlot.get(slot);
-    return inst === undefined ? null : { state: inst.state, monitor: inst.monitor, epoch: inst.epoch, claim_at: null };
+    return inst === undefined ? null : { state: inst.state, monitor: inst.monitor, epoch: inst.epoch, claim_at: null, restart: inst.restartDone };
   }
 
   // -- epochs
@@ -130,6 +138,7 @@ export class LocalInstances {
         this.setMonitor(slot, inst, MONITOR.START_FAILED, now, 'local instance crashed');
         continue;
       }
+      if (inst.restartToken !== null) this.followRestart(slot, inst);
       if (isLive && inst.monitor === MONITOR.STARTING) inst.wasLiveSinceStart = true;
       if (wasKnown && !wasLive && isLive && inst.monitor === MONITOR.IDLE) this.takeOperatorEpoch(slot, inst, now);
       if (isLive && inst.monitor === MONITOR.READY) this.setMonitor(slot, inst, MONITOR.IDLE, now, 'instance started meanwhile');
@@ -157,6 +166,39 @@ export class LocalInstances {
     inst.claimAtMs = now;
     this.noteEpoch(slot, inst.epoch);
     this.logger.info({ instance_id: slot, epoch: inst.epoch }, 'instance started outside the orchestrator');
+  }
+
+  // -- rollouts
+
+  /**
+   * A rollout asks this host to restart its instance (`token` names the request). Queued once
+   * per token, and only for an instance running here and in no other hands; returns whether it was.
+   */
+  requestRestart(slot: string, token: string): boolean {
+    const inst = this.bySlot.get(slot);
+    if (inst === undefined || inst.restartToken === token || inst.restartDone === token) return false;
+    if (inst.state !== CHILD_STATES.RUNNING || inst.monitor !== MONITOR.IDLE) return false;
+    inst.restartToken = token;
+    inst.restartSawDown = false;
+    this.logger.info({ instance_id: slot, token }, 'rolling restart of the instance');
+    this.pending.push({ type: 'restart', instanceId: slot, service: inst.service, reason: `rollout ${token}` });
+    return true;
+  }
+
+  /** The restart's progress on a local state: the old run ending, then RUNNING again (done). */
+  private followRestart(slot: string, inst: LocalInstance): void {
+    if (inst.state !== CHILD_STATES.RUNNING) {
+      inst.restartSawDown = true;
+      if (!isLiveState(inst.state)) {
+        this.logger.warn({ instance_id: slot, token: inst.restartToken, state: inst.state }, 'rolling restart ended without a running instance');
+        inst.restartToken = null;
+      }
+      return;
+    }
+    if (inst.restartSawDown) {
+      inst.restartDone = inst.restartToken;
+      inst.restartToken = null;
+    }
   }
 
   // -- decisions
@@ -254,7 +296,7 @@ export class LocalInstances {
   placementInstances(): Record<string, PlacementInstance> {
     const services: Record<string, PlacementInstance> = {};
     for (const [slot, inst] of this.bySlot) {
-      services[slot] = { state: inst.state, monitor: inst.monitor, epoch: inst.epoch, claim_at: inst.claimAtMs === null ? null : inst.claimAtMs / 1000 };
+      services[slot] = { state: inst.state, monitor: inst.monitor, epoch: inst.epoch, claim_at: inst.claimAtMs === null ? null : inst.claimAtMs / 1000, restart: inst.restartDone };
     }
     return services;
   }

@@ -70,7 +70,7 @@ export interface OrchestratorConfig {
   options?: Partial<OrchestratorOptions>;
 }
 
-export const COMMAND_TYPES = ['start', 'stop', 'freeze', 'thaw'] as const;
+export const COMMAND_TYPES = ['start', 'stop', 'restart', 'freeze', 'thaw'] as const;
 export type CommandType = (typeof COMMAND_TYPES)[number];
 
 export interface OrchestratorCommand {

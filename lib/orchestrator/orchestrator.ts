@@ -79,6 +79,8 @@ import { PlacementDecisions } from './placement.js';
 import { PlacementPublisher, type PlacementBody } from './placement-publisher.js';
 import { fnv1a } from './ranking.js';
 import { RegistryWatch } from './registry-watch.js';
+import type { RolloutReport } from './rollout.js';
+import { Rollouts } from './rollouts.js';
 import type { RegistryView } from './registry-view.js';
 import { serviceContext, type ClusterFacts, type ServiceContext } from './service-context.js';
 import { RUNTIME_EXPECT_VALUES, type RuntimeExpect } from './service-intent.js';
@@ -114,6 +116,7 @@ export class Orchestrator {
   private readonly decisions: PlacementDecisions;
   private readonly publisher: PlacementPublisher;
   private readonly facts: ClusterFacts;
+  private readonly rollouts: Rollouts;
 
   private isFrozen = false;
   private maintenanceUntilMs: number | null = null;
@@ -165,6 +168,7 @@ export class Orchestrator {
       isLeaving: (n) => (isSelf(n) ? this.isShuttingDown : this.peers.isLeaving(n)),
       isServiceFrozenOn: (n, service) => (isSelf(n) ? this.intents.isFrozenHere(service) : this.intents.intent(service).frozen || this.peers.hasFrozen(n, service)),
     };
+    this.rollouts = new Rollouts(this.node, this.incarnation, this.facts, this.local, this.logger);
     this.decisions = new PlacementDecisions({
       facts: this.facts,
       local: this.local,
@@ -186,6 +190,7 @@ export class Orchestrator {
     for (const [slot, info] of Object.entries(msg.services)) {
       if (this.local.has(slot)) this.local.noteEpoch(slot, info.epoch);
     }
+    for (const [slot, token] of Object.entries(msg.restarts)) this.local.requestRestart(slot, token);
     for (const [service, intent] of Object.entries(msg.intents)) this.intents.adopt(service, intent, msg.node);
     for (const [service, byNode] of Object.entries(msg.clears)) {
       if (!this.intents.has(service)) continue;
@@ -226,6 +231,26 @@ export class Orchestrator {
     if (!decl.hosts.includes(to)) throw new InvalidParamsError(`'${to}' is not one of the hosts of ${service}`, { details: { service, to, hosts: [...decl.hosts] } });
     this.request(service, { op: 'relocate', to });
     return { ok: true, message: `relocating ${service} to ${to}` };
+  }
+
+  /**
+   * `rollout(service, max_unavailable)`: restart the service's instances one batch at a time,
+   * each batch once the previous one is ready again, never below `instances - max_unavailable`
+   * ready (rollout.ts). Refused while one runs for the service here or on a peer.
+   */
+  startRollout(service: string, maxUnavailable = 1, readyTimeoutMs: number = this.options.startTimeoutMs): RolloutReport {
+    const decl = this.requireService(service);
+    const slots = this.slotsOf.get(service) ?? [];
+    return this.rollouts.start({ service, slots, hosts: decl.hosts, maxUnavailable, readyTimeoutMs }, this.peers.liveMessages(), this.clock.nowMs());
+  }
+
+  /** The service's last rollout on this host (running or finished), or null. */
+  rolloutReport(service: string): RolloutReport | null {
+    return this.rollouts.report(service, this.clock.nowMs());
+  }
+
+  abortRollout(service: string, why: string): void {
+    this.rollouts.abort(service, this.clock.nowMs(), why);
   }
 
   /** `freeze` (node): no automatic action here; this host is no candidate; its instances stay. */
@@ -305,6 +330,7 @@ export class Orchestrator {
     this.local.progress(now);
     const gates = { isNodeFrozen: this.isFrozen, blindReason: this.blindReason, isHolding, isShuttingDown: this.isShuttingDown };
     for (const service of this.slotsOf.keys()) this.decisions.decide(this.context(service), gates, now);
+    this.rollouts.step(now, this.blindReason === null && !isHolding && !this.isShuttingDown);
     return this.finishTick(now, false);
   }
 
@@ -363,6 +389,7 @@ export class Orchestrator {
       service_hashes: { ...this.serviceHashes },
       intents: this.intents.intentsRecord(),
       clears: this.intents.clearsRecord(),
+      restarts: this.rollouts.requests(),
     };
   }
 

@@ -133,6 +133,11 @@ export class PeerFeeds {
     return out;
   }
 
+  /** The last message of every peer not dead (for checks across the cluster, such as a rollout under way). */
+  liveMessages(): PlacementMessage[] {
+    return [...this.peers.values()].filter((p) => p.message !== null && !p.isDead).map((p) => p.message as PlacementMessage);
+  }
+
   close(): void {
     this.drops.close();
   }

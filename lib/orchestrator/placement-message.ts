@@ -6,11 +6,11 @@
  * ```json
  * {"node": "h1", "incarnation": 1700000000123, "seq": 42, "time": 1700000100.5,
  *  "config_hash": "9f3a0c11", "frozen": false, "leaving": false, "maintenance_until": null, "load1": 0.4,
- *  "services": {"aggregator": {"state": "RUNNING", "monitor": "idle", "epoch": 7, "claim_at": 1700000090.1}},
+ *  "services": {"aggregator": {"state": "RUNNING", "monitor": "idle", "epoch": 7, "claim_at": 1700000090.1, "restart": null}},
  *  "frozen_services": [], "service_hashes": {"aggregator": "1b2c3d4e"},
  *  "intents": {"aggregator": {"expect": "started", "frozen": false, "move": null, "op": "config",
  *              "gen": 0, "by": "", "settled": true}},
- *  "clears": {}}
+ *  "clears": {}, "restarts": {}}
  * ```
  *
  * - `services` is keyed by instance-id (the service name when it has one instance).
@@ -64,6 +64,8 @@ export const PlacementInstanceSchema = z.object({
   epoch: WireNumberSchema.pipe(z.int().nonnegative()),
   /** When this host claimed it (sender's clock, unix seconds; informational). */
   claim_at: UnixSecondsSchema.nullable(),
+  /** The token of the last rolling restart of the instance that finished on this host (RUNNING again). */
+  restart: z.string().max(NAME_MAX_LENGTH).nullable().default(null),
 });
 export type PlacementInstance = z.infer<typeof PlacementInstanceSchema>;
 
@@ -84,6 +86,8 @@ export const PlacementMessageSchema = z.object({
   intents: boundedRecord(ServiceIntentSchema).default({}),
   /** service → host → clear request counter (`clear(service, host)` from any host). */
   clears: boundedRecord(boundedRecord(WireNumberSchema.pipe(z.int().nonnegative()))).default({}),
+  /** instance-id → token: a rolling restart this host asks of the instance's holder (rollout.ts). */
+  restarts: boundedRecord(z.string().max(NAME_MAX_LENGTH)).default({}),
 });
 export type PlacementMessage = z.infer<typeof PlacementMessageSchema>;
 

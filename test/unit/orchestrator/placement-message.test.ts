@@ -17,7 +17,10 @@ const MESSAGE = {
 describe('parsePlacementMessage', () => {
   it('accepts a message and fills the optional blocks', () => {
     const parsed = parsePlacementMessage(MESSAGE);
-    expect(parsed).toEqual({ ok: true, message: { ...MESSAGE, leaving: false, frozen_services: [], service_hashes: {}, intents: {}, clears: {} } });
+    expect(parsed).toEqual({
+      ok: true,
+      message: { ...MESSAGE, services: { agg: { ...MESSAGE.services.agg, restart: null } }, leaving: false, frozen_services: [], service_hashes: {}, intents: {}, clears: {}, restarts: {} },
+    });
   });
 
   it("accepts the feed's [message, feed_encoded] pair and floats still wrapped by the codec", () => {
@@ -34,6 +37,7 @@ describe('parsePlacementMessage', () => {
     ['a negative epoch', { ...MESSAGE, services: { agg: { ...MESSAGE.services.agg, epoch: -1 } } }],
     ['a fractional seq', { ...MESSAGE, seq: 1.5 }],
     ['a bad intent', { ...MESSAGE, intents: { agg: { expect: 'maybe' } } }],
+    ['a restart request that is not a token', { ...MESSAGE, restarts: { agg: 7 } }],
     ['too many services', { ...MESSAGE, services: Object.fromEntries(Array.from({ length: MAX_PLACEMENT_ENTRIES + 1 }, (_, i) => [`s${i}`, MESSAGE.services.agg])) }],
   ])('refuses %s', (_what, raw) => {
     const parsed = parsePlacementMessage(raw);

@@ -12,7 +12,7 @@ const BODY: PlacementBody = {
   frozen_services: [],
   service_hashes: {},
   intents: {},
-  clears: {},
+  clears: {}, restarts: {},
 };
 
 describe('PlacementPublisher', () => {
