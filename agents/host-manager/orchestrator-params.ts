@@ -44,11 +44,15 @@ export function scopeServices(scope: FreezeParams['scope']): string[] | null {
   return typeof scope === 'string' ? [scope] : scope;
 }
 
-/** `rollout(service, max_unavailable=1, timeout=60)`: `timeout` bounds each instance's way back to RUNNING (seconds). */
+/**
+ * `rollout(service, max_unavailable=1, timeout=60, min_ready=1)`: `timeout` bounds each
+ * instance's way back to RUNNING, `min_ready` how long it must stay RUNNING before the next batch (seconds).
+ */
 export const RolloutParamsSchema = z
   .object({
     service: NameSchema,
     max_unavailable: z.number().int().min(1).default(1),
     timeout: z.number().positive().max(3600).default(60),
+    min_ready: z.number().min(0).max(600).default(1),
   })
   .strict();

@@ -49,7 +49,7 @@ function registerRollout(host: OrchestratorTaskHost): void {
     fn: async (session, p) => {
       const orch = host.running();
       if (orch === null) return [false, ORCHESTRATOR_NOT_RUNNING];
-      session.data = markFloats({ ...orch.startRollout(p.service, p.max_unavailable, p.timeout * 1000) });
+      session.data = markFloats({ ...orch.startRollout(p.service, p.max_unavailable, p.timeout * 1000, p.min_ready * 1000) });
       for (;;) {
         host.step();
         const current = host.running();
@@ -65,7 +65,7 @@ function registerRollout(host: OrchestratorTaskHost): void {
     blocking: false,
     minPrivs: host.privs('rollout'),
     docstring:
-      'rollout(service, max_unavailable=1, timeout=60)\n\n**Task** - Rolling restart of a cluster service across its hosts: one batch of at most max_unavailable instances at a time, the next once they are RUNNING again, never fewer than instances - max_unavailable ready. Stops with a report when an instance is not ready within timeout seconds of its restart.',
+      'rollout(service, max_unavailable=1, timeout=60, min_ready=1)\n\n**Task** - Rolling restart of a cluster service across its hosts: one batch of at most max_unavailable instances at a time, the next once they have been RUNNING again for min_ready seconds, never fewer than instances - max_unavailable ready. Stops with a report when an instance is not ready within timeout seconds of its restart.',
   });
 }
 

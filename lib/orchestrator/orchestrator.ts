@@ -238,10 +238,11 @@ export class Orchestrator {
    * each batch once the previous one is ready again, never below `instances - max_unavailable`
    * ready (rollout.ts). Refused while one runs for the service here or on a peer.
    */
-  startRollout(service: string, maxUnavailable = 1, readyTimeoutMs: number = this.options.startTimeoutMs): RolloutReport {
+  startRollout(service: string, maxUnavailable = 1, readyTimeoutMs: number = this.options.startTimeoutMs, minReadyMs?: number): RolloutReport {
     const decl = this.requireService(service);
     const slots = this.slotsOf.get(service) ?? [];
-    return this.rollouts.start({ service, slots, hosts: decl.hosts, maxUnavailable, readyTimeoutMs }, this.peers.liveMessages(), this.clock.nowMs());
+    const request = { service, slots, hosts: decl.hosts, maxUnavailable, readyTimeoutMs, ...(minReadyMs !== undefined ? { minReadyMs } : {}) };
+    return this.rollouts.start(request, this.peers.liveMessages(), this.clock.nowMs());
   }
 
   /** The service's last rollout on this host (running or finished), or null. */

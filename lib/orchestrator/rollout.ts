@@ -12,7 +12,8 @@
  * - A batch starts only when the previous one is done, and is as large as the service can lose:
  *   min(max_unavailable, ready − (instances − max_unavailable)) instances, each one ready now. So
  *   the ready count never drops below instances − max_unavailable because of the rollout.
- * - An instance of the batch is done when its holder reports it RUNNING with this rollout's token.
+ * - An instance of the batch is done when its holder has reported it RUNNING with this rollout's
+ *   token for `minReadyMs` (1 s: the way back is confirmed, and every view of it has caught up).
  *   One that is not ready `readyTimeoutMs` after its restart was asked stops the rollout: the
  *   report names it, the rest is left untouched.
  * - No batch can start for `readyTimeoutMs` (too few ready instances): the rollout stops too.
@@ -51,6 +52,8 @@ export interface RolloutReport {
   min_ready_allowed: number;
   /** The fewest ready instances seen during the rollout (as this host judged them each tick). */
   min_ready_seen: number | null;
+  /** Each instance's holder and state when that minimum was first seen. */
+  min_ready_states: Record<string, string>;
   started_at: number;
   finished_at: number | null;
   elapsed_s: number;
@@ -72,21 +75,28 @@ export interface RolloutOptions {
   slots: readonly string[];
   maxUnavailable: number;
   readyTimeoutMs: number;
+  /** How long a restarted instance must stay RUNNING before it counts as ready again (the next batch waits for it). */
+  minReadyMs?: number;
   token: string;
   nowMs: number;
 }
+
+/** Default hold of a restarted instance in RUNNING before the next batch (Kubernetes' minReadySeconds). */
+export const DEFAULT_MIN_READY_MS = 1000;
 
 export class Rollout {
   readonly service: string;
   readonly token: string;
   private readonly maxUnavailable: number;
   private readonly readyTimeoutMs: number;
+  private readonly minReadyMs: number;
   private readonly progress: SlotProgress[];
   private readonly startedAtMs: number;
   private finishedAtMs: number | null = null;
   private status: RolloutStatus = 'running';
   private message = 'starting';
   private minReadySeen: number | null = null;
+  private minReadyStates: Record<string, string> = {};
   /** Since when no batch could start (too few ready instances), or null. */
   private blockedSinceMs: number | null = null;
 
@@ -95,6 +105,7 @@ export class Rollout {
     this.token = options.token;
     this.maxUnavailable = options.maxUnavailable;
     this.readyTimeoutMs = options.readyTimeoutMs;
+    this.minReadyMs = options.minReadyMs ?? DEFAULT_MIN_READY_MS;
     this.startedAtMs = options.nowMs;
     this.progress = options.slots.map((slot) => ({ slot, host: null, result: 'pending', askedAtMs: null, readyAtMs: null, message: '' }));
   }
@@ -130,7 +141,13 @@ export class Rollout {
     };
     const isReady = (slot: string) => holderOf(slot)?.info.state === CHILD_STATES.RUNNING;
     const ready = this.progress.filter((p) => isReady(p.slot)).length;
-    this.minReadySeen = this.minReadySeen === null ? ready : Math.min(this.minReadySeen, ready);
+    if (this.minReadySeen === null || ready < this.minReadySeen) {
+      this.minReadySeen = ready;
+      this.minReadyStates = Object.fromEntries(this.progress.map((p) => {
+        const h = holderOf(p.slot);
+        return [p.slot, h === null ? 'not held' : `${h.info.state} on ${h.node}`];
+      }));
+    }
 
     // The batch under way.
     let isBatchOpen = false;
@@ -138,10 +155,14 @@ export class Rollout {
       if (p.result !== 'restarting') continue;
       const h = p.host === null ? null : facts.instanceInfo(p.host, p.slot);
       if (h !== null && h.state === CHILD_STATES.RUNNING && h.restart === this.token && p.host !== null && !facts.isDead(p.host)) {
-        p.result = 'restarted';
-        p.readyAtMs = nowMs;
-        p.message = `ready again after ${((nowMs - (p.askedAtMs ?? nowMs)) / 1000).toFixed(1)} s`;
-        continue;
+        p.readyAtMs ??= nowMs;
+        if (nowMs - p.readyAtMs >= this.minReadyMs) {
+          p.result = 'restarted';
+          p.message = `ready again after ${((p.readyAtMs - (p.askedAtMs ?? nowMs)) / 1000).toFixed(1)} s`;
+          continue;
+        }
+      } else {
+        p.readyAtMs = null; // left RUNNING again: the hold starts over
       }
       if (nowMs - (p.askedAtMs ?? nowMs) >= this.readyTimeoutMs) {
         p.result = 'failed';
@@ -218,6 +239,7 @@ export class Rollout {
       instances: this.progress.length,
       min_ready_allowed: Math.max(0, this.progress.length - this.maxUnavailable),
       min_ready_seen: this.minReadySeen,
+      min_ready_states: { ...this.minReadyStates },
       started_at: this.startedAtMs / 1000,
       finished_at: this.finishedAtMs === null ? null : this.finishedAtMs / 1000,
       elapsed_s: Math.round(end - this.startedAtMs) / 1000,

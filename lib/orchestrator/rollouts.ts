@@ -16,6 +16,7 @@ export interface RolloutRequest {
   hosts: readonly string[];
   maxUnavailable: number;
   readyTimeoutMs: number;
+  minReadyMs?: number;
 }
 
 export class Rollouts {
@@ -46,6 +47,7 @@ export class Rollouts {
       slots,
       maxUnavailable: Math.min(request.maxUnavailable, slots.length),
       readyTimeoutMs: request.readyTimeoutMs,
+      ...(request.minReadyMs !== undefined ? { minReadyMs: request.minReadyMs } : {}),
       token: `${this.node}/${this.incarnation}/${this.count}`,
       nowMs,
     });

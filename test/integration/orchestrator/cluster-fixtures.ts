@@ -203,13 +203,36 @@ export class Cluster {
   }
 
   async client(host: string): Promise<OcsClient> {
-    let client = this.clients.get(host);
+    return this.agentClient(this.hmId(host));
+  }
+
+  /** A client of any agent of the site (one per instance id, closed by `close`). */
+  async agentClient(instanceId: string): Promise<OcsClient> {
+    let client = this.clients.get(instanceId);
     if (client === undefined) {
       const { url, httpUrl, realm } = this.options.router;
-      client = await OcsClient.connect(this.hmId(host), { url, ...(httpUrl !== null ? { httpUrl } : {}), realm, addressRoot: this.addressRoot, transport: 'wamp', callTimeoutMs: 10_000 });
-      this.clients.set(host, client);
+      client = await OcsClient.connect(instanceId, { url, ...(httpUrl !== null ? { httpUrl } : {}), realm, addressRoot: this.addressRoot, transport: 'wamp', callTimeoutMs: 10_000 });
+      this.clients.set(instanceId, client);
     }
     return client;
+  }
+
+  /** The Registry's table (`main` session data): agent address → record. */
+  async registryTable(): Promise<Record<string, { expired: boolean; last_updated: number }>> {
+    const reply = await (await this.agentClient('registry')).op('main').status();
+    const data = 'data' in reply.session ? (reply.session.data as Record<string, unknown>) : {};
+    return data as Record<string, { expired: boolean; last_updated: number }>;
+  }
+
+  /** The `manager` child_states of a host's HostManager (instance id → state), or null. */
+  async childStates(host: string): Promise<Record<string, string> | null> {
+    try {
+      const reply = await (await this.client(host)).op('manager').status();
+      const entries = 'data' in reply.session ? (reply.session.data as { child_states?: { instance_id: string; state: string }[] }).child_states : undefined;
+      return entries === undefined ? null : Object.fromEntries(entries.map((e) => [e.instance_id, e.state]));
+    } catch {
+      return null;
+    }
   }
 
   /** The `orchestrator` session data of a host, or null when it cannot be read. */
