@@ -274,6 +274,7 @@ export class HostManager {
     }
     this.site = site;
     this.skipped = plan.skipped;
+    this.orchestrator?.onSiteReloaded(site);
     const sup = this.supervisor;
     if (sup === null) {
       this.configStatus = [true, nowS, 'parsed; applied when the manager starts'];

@@ -68,6 +68,10 @@ export interface OrchestratorAction {
   message: string;
 }
 
+function argumentsOf(site: SiteConfig): Record<string, string> {
+  return Object.fromEntries(Object.entries(site.services).map(([name, s]) => [name, JSON.stringify(s.arguments)]));
+}
+
 /** Credential level of the orchestrator's tasks under an access policy (as the HostManager's start/stop). */
 export const ORCHESTRATOR_OP_PRIVS = 2;
 
@@ -124,12 +128,15 @@ export class OrchestratorBinding {
   /** Instances reported CRASHED (failure budget spent): their budget is reset before the next start here. */
   private readonly overBudget = new Set<string>();
   private readonly actions: OrchestratorAction[] = [];
+  /** Each cluster service's `arguments` as last read (JSON), to see what a reload changed. */
+  private siteArguments: Record<string, string>;
 
   constructor(private readonly options: OrchestratorBindingOptions) {
     this.runtime = options.runtime;
     this.clock = options.clock ?? systemClock;
     this.log = (options.logger ?? options.runtime.logger ?? silentLogger()).child({ component: 'orchestrator-binding' });
     this.slots = new Set(Object.values(options.site.services).flatMap((s) => s.instanceIds));
+    this.siteArguments = argumentsOf(options.site);
     this.registryAddress = `${options.addressRoot}.${options.registryId ?? 'registry'}`;
     this.tickIntervalMs = options.tickIntervalMs ?? TICK_INTERVAL_MS;
     this.pollIntervalMs = options.registryPollIntervalMs ?? REGISTRY_POLL_INTERVAL_MS;
@@ -144,6 +151,37 @@ export class OrchestratorBinding {
 
   get isRunning(): boolean {
     return this.orch !== null && this.session?.status === 'running';
+  }
+
+  /**
+   * The HostManager read its site file again. A cluster service whose `arguments` changed is
+   * rolled out (`rollout(service, max_unavailable=1)`) by the first of its hosts that is alive, so
+   * its instances pick the new arguments up without a gap; the other hosts leave it to that one.
+   * Other changes of `services:` take a HostManager restart.
+   */
+  onSiteReloaded(site: SiteConfig): void {
+    const previous = this.siteArguments;
+    this.siteArguments = argumentsOf(site);
+    const orch = this.isRunning ? this.orch : null;
+    for (const [service, args] of Object.entries(this.siteArguments)) {
+      if (previous[service] === undefined || previous[service] === args) continue;
+      if (orch === null) {
+        this.log.warn({ service }, 'service arguments changed while the orchestrator does not run: restart its instances to apply them');
+        continue;
+      }
+      const coordinator = orch.rolloutCoordinator(service);
+      if (coordinator !== orch.node) {
+        this.log.info({ service, coordinator }, 'service arguments changed; the rollout is left to the first live host of the service');
+        continue;
+      }
+      try {
+        orch.startRollout(service, 1);
+        this.session?.addMessage(`rollout of ${service}: its arguments changed in the site file`);
+        this.log.info({ service }, 'service arguments changed; rolling out');
+      } catch (err) {
+        this.log.warn({ service, err: messageOf(err) }, 'service arguments changed; no rollout started');
+      }
+    }
   }
 
   /**
@@ -261,7 +299,7 @@ export class OrchestratorBinding {
     const session = this.session;
     const orch = this.orch;
     if (session === null || orch === null || session.status === 'done') return;
-    session.data = markFloats({ ...orch.view(), actions: [...this.actions] });
+    session.data = markFloats({ ...orch.view(), actions: [...this.actions], rollouts: orch.rolloutReports() });
   }
 
   // ---------------------------------------------------------------------------------------

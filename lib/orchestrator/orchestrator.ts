@@ -250,6 +250,16 @@ export class Orchestrator {
     return this.rollouts.report(service, this.clock.nowMs());
   }
 
+  /** The latest rollout of each service run from this host. */
+  rolloutReports(): Record<string, RolloutReport> {
+    return this.rollouts.reports(this.clock.nowMs());
+  }
+
+  /** The host that rolls a service out after a config change: the first of its hosts alive (this one included), or null. */
+  rolloutCoordinator(service: string): string | null {
+    return this.requireService(service).hosts.find((n) => this.facts.isAlive(n)) ?? null;
+  }
+
   abortRollout(service: string, why: string): void {
     this.rollouts.abort(service, this.clock.nowMs(), why);
   }

@@ -64,6 +64,10 @@ export class Rollouts {
     return this.byService.get(service)?.rollout.report(nowMs) ?? null;
   }
 
+  reports(nowMs: number): Record<string, RolloutReport> {
+    return Object.fromEntries([...this.byService].map(([service, { rollout }]) => [service, rollout.report(nowMs)]));
+  }
+
   /** One round of every running rollout; this host's own instances are restarted here. */
   step(nowMs: number, canAct: boolean): void {
     if (!canAct) return;

@@ -9,7 +9,8 @@
  * - the supervisors' states (each HostManager's child_states): ready when RUNNING.
  *
  * Neither may ever count fewer than 2 ready instances; the supervisor sampler must see every
- * instance leave RUNNING once (the restarts are visible to it).
+ * instance leave RUNNING once (the restarts are visible to it). Then the service's arguments
+ * change in the site file and h1 reloads it: h1 (the first host of the service) rolls it out.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRouterProcess, type TestRouter } from '../helpers/router.js';
@@ -20,6 +21,8 @@ const SERVICE = 'web';
 const INSTANCES = ['web-1', 'web-2', 'web-3'];
 const FRESH_S = 2;
 
+const servicesWith = (args: (string | number)[]) => ({ [SERVICE]: { 'agent-class': 'FakeDataAgent', instances: 3, hosts: [...HOSTS], placement: 'spread', arguments: args } });
+
 let router: TestRouter;
 let cluster: Cluster;
 
@@ -29,7 +32,7 @@ beforeAll(async () => {
   cluster = new Cluster({
     router,
     hmArgs: ['--failover-grace', 2, '--ready-period', 2],
-    services: { [SERVICE]: { 'agent-class': 'FakeDataAgent', instances: 3, hosts: [...HOSTS], placement: 'spread', arguments: ['--mode', 'idle'] } },
+    services: servicesWith(['--mode', 'idle']),
   });
   await cluster.start();
 }, 120_000);
@@ -129,6 +132,32 @@ describe('rollout over three HostManagers (real processes)', () => {
     expect([...seenDown].sort(), trace).toEqual(INSTANCES);
     // only the rollout started anything: one start each at placement, one at its restart
     for (const id of INSTANCES) expect(cluster.totalStarts(id)).toBe(2);
+  }, 180_000);
+
+  it('rolls the service out when its arguments change in the site file and the first host reloads it', async () => {
+    const before = (await cluster.orchestrator('h1')) as unknown as { rollouts: Record<string, { token: string }> } | null;
+    const previousToken = before?.rollouts[SERVICE]?.token;
+    cluster.rewriteServices(servicesWith(['--mode', 'idle', '--num-channels', 3]));
+    const sampler = sampleEvery100ms();
+    const reloaded = await (await cluster.client('h1')).task('update').call({ reload_config: true }, { timeoutS: 30 });
+    expect(reloaded.session).toMatchObject({ success: true });
+    const report = await poll(
+      async () => {
+        const view = (await cluster.orchestrator('h1')) as unknown as { rollouts: Record<string, { token: string; status: string; detail: { result: string }[] }> } | null;
+        const r = view?.rollouts[SERVICE];
+        return r !== undefined && r.token !== previousToken && r.status !== 'running' ? r : null;
+      },
+      90_000,
+      'the rollout after the config change',
+      200,
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+    const samples = await sampler.stop();
+    expect(report.status, JSON.stringify(report)).toBe('done');
+    expect(report.detail.map((d) => d.result)).toEqual(['restarted', 'restarted', 'restarted']);
+    for (const id of INSTANCES) expect(cluster.totalStarts(id)).toBe(3);
+    expect(Math.min(...samples.map((s) => s.supervisorReady))).toBeGreaterThanOrEqual(2);
+    expect(Math.min(...samples.map((s) => s.registryReady))).toBeGreaterThanOrEqual(2);
   }, 180_000);
 
   it('refuses an unknown service and a bad max_unavailable', async () => {

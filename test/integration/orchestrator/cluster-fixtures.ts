@@ -115,6 +115,7 @@ export class Cluster {
   private registry: HostProcess | null = null;
   private sampler: ReturnType<typeof setInterval> | undefined;
   private copies = 0;
+  private doc: Record<string, unknown>;
 
   constructor(private readonly options: ClusterOptions) {
     this.hosts = options.hosts ?? HOSTS;
@@ -132,12 +133,18 @@ export class Cluster {
       };
     }
     const services = options.services ?? { [SERVICE]: { 'agent-class': 'FakeDataAgent', hosts: [...this.hosts], placement: 'nodes-order', arguments: ['--mode', 'idle'] } };
-    const doc = {
+    this.doc = {
       hub: { wamp_server: options.router.url, ...(options.router.httpUrl !== null ? { wamp_http: options.router.httpUrl } : {}), wamp_realm: options.router.realm, address_root: this.addressRoot },
       hosts,
       services,
     };
-    writeFileSync(this.siteFile, stringify(doc));
+    writeFileSync(this.siteFile, stringify(this.doc));
+  }
+
+  /** Writes the site file again with another `services:` block (the HostManagers read it on a reload). */
+  rewriteServices(services: Record<string, unknown>): void {
+    this.doc = { ...this.doc, services };
+    writeFileSync(this.siteFile, stringify(this.doc));
   }
 
   hmId(host: string): string {
