@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster, HOSTS, SERVICE, poll, type OrchestratorData } from '../integration/orchestrator/cluster-fixtures.js';
 import { UsageWindow } from './lib/proc-stats.js';
-import { currentLoad, isCaseSelected, newReport, type BenchOptions, type BenchReport } from './lib/report.js';
+import { currentLoad, hostManagersResult, isCaseSelected, median, newReport, type BenchOptions, type BenchReport } from './lib/report.js';
 import { spawnRouterProcess } from '../helpers/router-process.js';
 import { LatencyRecorder } from './lib/stats.js';
 import { runOrchestratorRounds, type RoundsInput } from './lib/orchestrator-rounds.js';
@@ -107,10 +107,6 @@ async function failover(cluster: Cluster, holder: string): Promise<Phases> {
   }
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.floor((s.length - 1) / 2)]!;
-};
 
 export async function run(options: BenchOptions): Promise<BenchReport> {
   const report = newReport(name, options);
@@ -149,18 +145,8 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
         const used = usage.stop();
         const s = (xs: (number | null)[]) => median(xs.filter((x): x is number => x !== null)) / 1000;
         const extraStarts = cluster.totalStarts() - (runs + 1);
-        report.results.push({
-          benchmark: c.title,
-          client: 'host-managers',
-          durationS: (performance.now() - startedAt) / 1000,
-          throughput: runs,
-          throughputUnit: 'failovers',
-          latencyMs: recorder.summary(),
-          routerCpuPct: used.routerCpuPct,
-          clientCpuPct: used.clientCpuPct,
-          routerRssMb: used.routerRssPeakMb,
-          loadAvg1m: load,
-          extra: {
+        report.results.push(
+          hostManagersResult(c.title, { startedAtMs: startedAt, runs, unit: 'failovers', latencyMs: recorder.summary(), used, load }, {
             runs,
             failover_p50_s: recorder.summary().p50 / 1000,
             failover_p99_s: recorder.summary().p99 / 1000,
@@ -168,8 +154,8 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
             median_dead_s: s(phases.map((p) => p.deadMs)),
             median_starting_s: s(phases.map((p) => p.startingMs)),
             starts_beyond_one_per_failover: extraStarts,
-          },
-        });
+          }),
+        );
         if (extraStarts !== 0) report.failures.push({ benchmark: c.title, client: 'host-managers', error: `${extraStarts} starts beyond one per failover` });
       } catch (err) {
         report.failures.push({ benchmark: c.title, client: 'host-managers', error: err instanceof Error ? err.message : String(err) });

@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { OcsClient } from '../../lib/client/ocs-client.js';
+import { ProcIdentity } from '../../lib/supervisor/proc-identity.js';
 import { projectRoot } from '../helpers/project-root.js';
 import { readCpuSeconds, readRssMb } from './lib/proc-stats.js';
 import { currentLoad, newReport, type BenchOptions, type BenchReport, type BenchResult } from './lib/report.js';
@@ -22,11 +23,15 @@ import { LatencyRecorder } from './lib/stats.js';
  *    spawned). 200 rounds (50 with --quick). Target: p50 ≤ 20 ms.
  * 2. idle CPU: 200 children (`sleep`) RUNNING; the HostManager's CPU (utime+stime from /proc)
  *    over a 30 s window (10 s with --quick), as a share of one core. Target: < 2 %.
+ *    With resource sampling at 1 Hz (the default); one sampling pass over the 200 children's
+ *    process groups is also timed in this process.
  * 3. re-adoption: the HostManager is SIGKILLed with the 200 children running and started again;
  *    reported: its own reconciliation time (`reconcile_ms` of its "supervisor reconciled" log
  *    line: lock, state file, /proc checks of 200 pids and the orphan scan), the time from its
  *    spawn to that line (node start-up included), and to the first `manager` status over WAMP
  *    that shows all 200 RUNNING and adopted with their old pids.
+ * 4. idle CPU again, the HostManager restarted with `--resource-interval 0` (sampling off): the
+ *    difference from 2 is what sampling 200 children at 1 Hz costs.
  *
  * Every process started here carries the temp state dir in its environment (the supervisor's
  * marker) and is SIGKILLed by that marker at the end, whatever happened.
@@ -150,6 +155,65 @@ function result(benchmark: string, fields: Partial<BenchResult> & Pick<BenchResu
   return { benchmark, client: 'ocs-client (wamp)', durationS: 0, routerCpuPct: NaN, clientCpuPct: NaN, routerRssMb: NaN, loadAvg1m, ...fields };
 }
 
+/** The HostManager's CPU (utime + stime from /proc) over a window of idle children, as a share of one core. */
+async function idleCpu(benchmark: string, hmPid: number, routerPid: number, windowS: number): Promise<BenchResult> {
+  const load = currentLoad();
+  const cpu0 = readCpuSeconds(hmPid);
+  const routerCpu0 = readCpuSeconds(routerPid);
+  const t0 = performance.now();
+  await sleep(windowS * 1000);
+  const elapsedS = (performance.now() - t0) / 1000;
+  const hmCpuPct = ((readCpuSeconds(hmPid) - cpu0) / elapsedS) * 100;
+  return result(
+    benchmark,
+    {
+      durationS: elapsedS,
+      throughput: CHILDREN,
+      throughputUnit: 'children',
+      latencyMs: { p50: NaN, p99: NaN, max: NaN },
+      routerCpuPct: ((readCpuSeconds(routerPid) - routerCpu0) / elapsedS) * 100,
+      extra: { hmCpuPct: Math.round(hmCpuPct * 100) / 100, hmRssMb: Math.round(readRssMb(hmPid)), targetCpuPct: CPU_TARGET_PCT, meetsTarget: hmCpuPct < CPU_TARGET_PCT },
+    },
+    load,
+  );
+}
+
+/**
+ * One resource sampling pass as the HostManager makes it every second (lib/supervisor
+ * ProcIdentity.usageByGroup over the 200 children's process groups: one pass over /proc), timed
+ * here 200 times; its CPU share at 1 Hz is the pass time per second.
+ */
+async function samplingPass(client: OcsClient): Promise<BenchResult> {
+  const data = await managerData(client);
+  const groups = new Set(Object.values(data.services).map((s) => s.pid).filter((p): p is number => p !== null));
+  const proc = new ProcIdentity();
+  const latency = new LatencyRecorder();
+  const load = currentLoad();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const passes = 200;
+  let found = 0;
+  for (let i = 0; i < passes; i++) {
+    const t = performance.now();
+    found = proc.usageByGroup(groups).size;
+    latency.add(performance.now() - t);
+  }
+  const elapsedS = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const summary = latency.summary();
+  return result(
+    `resource sampling pass, ${groups.size} children (one /proc scan)`,
+    {
+      durationS: elapsedS,
+      throughput: passes / elapsedS,
+      throughputUnit: 'passes/s',
+      latencyMs: summary,
+      extra: { groups: groups.size, groupsFound: found, processesOnHost: proc.pids().length, cpuMsPerPass: Math.round(((cpu.user + cpu.system) / 1000 / passes) * 100) / 100, cpuPctAt1Hz: Math.round((summary.p50 / 1000) * 100 * 100) / 100 },
+    },
+    load,
+  );
+}
+
 export async function run(options: BenchOptions): Promise<BenchReport> {
   const report = newReport(name, options);
   const crashes = options.quick ? 50 : 200;
@@ -161,13 +225,16 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
   try {
     router = await spawnRouterProcess();
     const siteFile = join(stateDir, 'site.yaml');
-    writeFileSync(
-      siteFile,
-      stringify({
-        hub: { wamp_server: router.url, wamp_http: router.url.replace(/^ws/, 'http').replace(/\/ws$/, '/call'), wamp_realm: 'test_realm', address_root: ROOT },
-        hosts: { localhost: { 'agent-instances': [{ 'agent-class': 'HostManager', 'instance-id': HM_ID, manage: 'ignore', arguments: ['--state-dir', stateDir, '--allow-exec'] }] } },
-      }),
-    );
+    const url = router.url;
+    const writeSite = (extra: (string | number)[] = []) =>
+      writeFileSync(
+        siteFile,
+        stringify({
+          hub: { wamp_server: url, wamp_http: url.replace(/^ws/, 'http').replace(/\/ws$/, '/call'), wamp_realm: 'test_realm', address_root: ROOT },
+          hosts: { localhost: { 'agent-instances': [{ 'agent-class': 'HostManager', 'instance-id': HM_ID, manage: 'ignore', arguments: ['--state-dir', stateDir, '--allow-exec', ...extra] }] } },
+        }),
+      );
+    writeSite();
     hm = startHostManager(siteFile);
     await hm.joined;
     client = await OcsClient.connect(HM_ID, { url: router.url, realm: 'test_realm', addressRoot: ROOT, transport: 'wamp' });
@@ -219,27 +286,8 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
       for (const id of ids) await task(client, 'create', { id, cmd: [SLEEP_BIN, '100000'], restart: { min_uptime_s: 0 } });
       await until(async () => (await managerData(client!)).child_states.filter((c) => c.state === 'RUNNING').length === CHILDREN, `${CHILDREN} children running`, 60_000, 200);
       await sleep(2000);
-      const load = currentLoad();
-      const cpu0 = readCpuSeconds(hm.pid);
-      const routerCpu0 = readCpuSeconds(router.pid);
-      const t0 = performance.now();
-      await sleep(idleWindowS * 1000);
-      const elapsedS = (performance.now() - t0) / 1000;
-      const hmCpuPct = ((readCpuSeconds(hm.pid) - cpu0) / elapsedS) * 100;
-      report.results.push(
-        result(
-          `HostManager CPU, ${CHILDREN} idle children`,
-          {
-            durationS: elapsedS,
-            throughput: CHILDREN,
-            throughputUnit: 'children',
-            latencyMs: { p50: NaN, p99: NaN, max: NaN },
-            routerCpuPct: ((readCpuSeconds(router.pid) - routerCpu0) / elapsedS) * 100,
-            extra: { hmCpuPct: Math.round(hmCpuPct * 100) / 100, hmRssMb: Math.round(readRssMb(hm.pid)), targetCpuPct: CPU_TARGET_PCT, meetsTarget: hmCpuPct < CPU_TARGET_PCT },
-          },
-          load,
-        ),
-      );
+      report.results.push(await idleCpu(`HostManager CPU, ${CHILDREN} idle children (resource sampling at 1 Hz)`, hm.pid, router.pid, idleWindowS));
+      report.results.push(await samplingPass(client));
     } catch (err) {
       report.failures.push({ benchmark: `HostManager CPU, ${CHILDREN} idle children`, client: 'ocs-client (wamp)', error: err instanceof Error ? err.message : String(err) });
     }
@@ -290,6 +338,24 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
       );
     } catch (err) {
       report.failures.push({ benchmark: `re-adopt ${CHILDREN} children after SIGKILL`, client: 'ocs-client (wamp)', error: err instanceof Error ? err.message : String(err) });
+    }
+
+    // 4. the same idle children with resource sampling off: the difference is sampling's cost
+    const offTitle = `HostManager CPU, ${CHILDREN} idle children (resource sampling off)`;
+    try {
+      await client?.close();
+      client = undefined;
+      hm.child.kill('SIGKILL');
+      await hm.exited;
+      writeSite(['--resource-interval', 0]);
+      hm = startHostManager(siteFile);
+      await hm.joined;
+      client = await OcsClient.connect(HM_ID, { url: router.url, realm: 'test_realm', addressRoot: ROOT, transport: 'wamp' });
+      await until(async () => (await managerData(client!)).child_states.filter((c) => c.state === 'RUNNING').length === CHILDREN, `${CHILDREN} children running`, READOPT_TIMEOUT_MS, 200);
+      await sleep(2000);
+      report.results.push(await idleCpu(offTitle, hm.pid, router.pid, idleWindowS));
+    } catch (err) {
+      report.failures.push({ benchmark: offTitle, client: 'ocs-client (wamp)', error: err instanceof Error ? err.message : String(err) });
     }
   } finally {
     await client?.close().catch(() => undefined);

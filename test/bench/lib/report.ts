@@ -1,4 +1,5 @@
 import { cpus, loadavg } from 'node:os';
+import type { UsageSummary } from './proc-stats.js';
 import type { LatencySummary } from './stats.js';
 
 /** What every `*.bench.ts` returns from `run()`; written as JSON and printed as a table. */
@@ -112,4 +113,31 @@ export function formatReport(report: BenchReport): string {
     for (const f of report.failures) out.push(`  ${f.benchmark} [${f.client}]: ${f.error}`);
   }
   return out.join('\n');
+}
+
+/** A result of runs against a cluster of HostManagers: the window's router usage and the runs' latency. */
+export function hostManagersResult(
+  benchmark: string,
+  run: { startedAtMs: number; runs: number; unit: string; latencyMs: LatencySummary; used: UsageSummary; load: number },
+  extra: BenchResult['extra'],
+): BenchResult {
+  return {
+    benchmark,
+    client: 'host-managers',
+    durationS: (performance.now() - run.startedAtMs) / 1000,
+    throughput: run.runs,
+    throughputUnit: run.unit,
+    latencyMs: run.latencyMs,
+    routerCpuPct: run.used.routerCpuPct,
+    clientCpuPct: run.used.clientCpuPct,
+    routerRssMb: run.used.routerRssPeakMb,
+    loadAvg1m: run.load,
+    extra,
+  };
+}
+
+/** The median of a list (NaN when empty). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.floor((s.length - 1) / 2)]!;
 }
