@@ -172,6 +172,7 @@ export class HostManager {
       pollIntervalMs: this.args.poll_interval * 1000,
       resourceSampleMs: this.args.resource_interval * 1000,
       cpuWindowMs: this.args.cpu_window * 1000,
+      cgroups: this.args.cgroups,
       baseEnv: this.options.baseEnv,
       clock: this.clock,
       logger: this.runtime.logger.child({ component: 'supervisor' }),

@@ -33,6 +33,8 @@ export const HostManagerArgsSchema = z
     resource_interval: z.coerce.number().min(0).refine(Number.isFinite, 'expected a number of seconds').default(1),
     /** Seconds a child's CPU share is averaged over before cpu-max applies. */
     cpu_window: positiveSeconds.default(5),
+    /** auto: memory-max and cpu-max by the kernel (cgroup v2) when this process has a delegated subtree; off: by sampling. */
+    cgroups: z.enum(['auto', 'off']).default('auto'),
     /** The child_states feed is published on every change and at least this often (seconds). */
     feed_interval: positiveSeconds.default(5),
     /** A heartbeat-ready child without a heartbeat for this long is expired when no registry runs (seconds). */

@@ -80,6 +80,7 @@ export class ChildProcesses {
       return;
     }
     const pid = handle.pid;
+    core.resources.placeRun(rt, pid);
     handle.onExit((code, signal) => this.onSpawnedExit(id, handle, pid, code, signal));
     handle.onError((err) => rt.logger.warn({ err, pid }, 'child process error'));
     const stat = core.control.proc.readStat(pid);
@@ -154,7 +155,10 @@ export class ChildProcesses {
     const pgid = rt.record.current.pgid;
     // Whatever is left of the group (grandchildren) goes with its leader.
     if (pgid !== null && pgid === pid) core.control.signalGroup(pgid, 'SIGKILL');
+    // An OOM kill by the kernel (cgroup v2 memory.max) is the run's breach: it is told first.
+    core.resources.checkOom(rt);
     core.dispatch(id, { type: 'exited', pid, code, signal, isKnown });
+    core.resources.releaseRun(rt);
     const after = core.children.get(id)?.record ?? rt.record;
     const last = after.current.lastExit;
     const isFailure = last !== null && last.classification !== 'requested' && last.classification !== 'clean';

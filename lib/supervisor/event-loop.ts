@@ -115,6 +115,8 @@ export class SupervisorCore {
     this.resources = new ChildResources(this, {
       sampleMs: options.resourceSampleMs ?? DEFAULT_RESOURCE_SAMPLE_MS,
       cpuWindowMs: options.cpuWindowMs ?? DEFAULT_CPU_WINDOW_MS,
+      cgroups: options.cgroups ?? 'auto',
+      ...(options.cgroupPaths !== undefined ? { cgroupPaths: options.cgroupPaths } : {}),
     });
   }
 
@@ -170,6 +172,8 @@ export class SupervisorCore {
       lastIdleDueMs: null,
       logger: this.log.child({ child_id: id }),
       usage: null,
+      cgroupDir: null,
+      oomKills: 0,
     };
     this.children.set(id, rt);
     return rt;

@@ -105,6 +105,7 @@ function startLocked(core: SupervisorCore, lock: InstanceLock, entries: readonly
   report.orphans = plan.orphans;
   for (const o of plan.orphans) core.problem(`orphan process ${o.pid} (${o.childId}): ${o.reason}`);
 
+  core.resources.setUp();
   if (entries !== undefined) applyEntries(core, entries, 'full');
   if (core.initialState !== 'keep') {
     for (const id of core.children.keys()) core.dispatch(id, { type: 'update', target: core.initialState });

@@ -5,6 +5,7 @@ import type { ChildStateEntry, ServiceView } from './child-view.js';
 import type { HistoryLogOptions, HistoryRecord } from './history-log.js';
 import type { ChildLogFiles } from './log-files.js';
 import type { ProcessControl, SpawnHandle } from './process-control.js';
+import type { CgroupPaths } from './cgroup-v2.js';
 import type { RunUsage } from './resource-limits.js';
 import type { Orphan } from './reconcile.js';
 
@@ -53,6 +54,10 @@ export interface SupervisorOptions {
   resourceSampleMs?: number;
   /** The span a child's CPU share is averaged over before cpu-max applies. */
   cpuWindowMs?: number;
+  /** auto (default): memory-max and cpu-max by the kernel through cgroup v2 when this process has a delegated subtree; off: sampling. */
+  cgroups?: 'auto' | 'off';
+  /** Where /proc and the cgroup v2 hierarchy are (default /proc, /sys/fs/cgroup). */
+  cgroupPaths?: CgroupPaths;
   history?: HistoryLogOptions;
   clock?: Clock;
   logger?: Logger;
@@ -153,6 +158,8 @@ export interface SupervisorStatus {
     phase: SupervisorPhase;
     reconciled: boolean;
     allow_exec: boolean;
+    /** How memory-max and cpu-max are enforced: `cgroup v2`, or `sampling (<why>)`. */
+    limits_enforcement: string;
     state_file: string;
     log_dir: string;
     persist_seq: number;
@@ -191,4 +198,8 @@ export interface ChildRuntime {
   logger: Logger;
   /** The current run's sampled usage (child-resources.ts); null when not sampled or not running. */
   usage: RunUsage | null;
+  /** The current run's cgroup v2 directory (kernel-enforced limits), or null. */
+  cgroupDir: string | null;
+  /** OOM kills counted in that cgroup when last looked at. */
+  oomKills: number;
 }

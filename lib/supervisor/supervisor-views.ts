@@ -43,6 +43,7 @@ export function supervisorStatus(core: SupervisorCore, historyLimit: number): Su
       phase: core.phase,
       reconciled: core.phase === 'running' || core.phase === 'closing',
       allow_exec: core.allowExec,
+      limits_enforcement: core.resources.enforcement,
       state_file: core.stateFile,
       log_dir: core.logDir,
       persist_seq: core.persistence.seq,

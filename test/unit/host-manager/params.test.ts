@@ -48,6 +48,7 @@ describe('HostManager op parameters', () => {
       poll_interval: 1,
       resource_interval: 1,
       cpu_window: 5,
+      cgroups: 'auto',
       feed_interval: 5,
       agent_timeout: 5,
       op_privs: {},
