@@ -20,6 +20,7 @@ import {
 } from '../../lib/orchestrator/index.js';
 import type { AccessPolicy } from '../../lib/site-config/access-policy.js';
 import type { SiteConfig } from '../../lib/site-config/schema.js';
+import { ArgumentRollouts } from './argument-rollouts.js';
 import { CHILD_STATES, type ChildState } from '../../lib/supervisor/child-record.js';
 import type { HistoryRecord } from '../../lib/supervisor/history-log.js';
 import { failuresInWindow } from '../../lib/supervisor/restart-policy.js';
@@ -66,10 +67,6 @@ export interface OrchestratorAction {
   reason: string;
   ok: boolean;
   message: string;
-}
-
-function argumentsOf(site: SiteConfig): Record<string, string> {
-  return Object.fromEntries(Object.entries(site.services).map(([name, s]) => [name, JSON.stringify(s.arguments)]));
 }
 
 /** Credential level of the orchestrator's tasks under an access policy (as the HostManager's start/stop). */
@@ -128,15 +125,14 @@ export class OrchestratorBinding {
   /** Instances reported CRASHED (failure budget spent): their budget is reset before the next start here. */
   private readonly overBudget = new Set<string>();
   private readonly actions: OrchestratorAction[] = [];
-  /** Each cluster service's `arguments` as last read (JSON), to see what a reload changed. */
-  private siteArguments: Record<string, string>;
+  private readonly argumentRollouts: ArgumentRollouts;
 
   constructor(private readonly options: OrchestratorBindingOptions) {
     this.runtime = options.runtime;
     this.clock = options.clock ?? systemClock;
     this.log = (options.logger ?? options.runtime.logger ?? silentLogger()).child({ component: 'orchestrator-binding' });
     this.slots = new Set(Object.values(options.site.services).flatMap((s) => s.instanceIds));
-    this.siteArguments = argumentsOf(options.site);
+    this.argumentRollouts = new ArgumentRollouts(options.site, this.log);
     this.registryAddress = `${options.addressRoot}.${options.registryId ?? 'registry'}`;
     this.tickIntervalMs = options.tickIntervalMs ?? TICK_INTERVAL_MS;
     this.pollIntervalMs = options.registryPollIntervalMs ?? REGISTRY_POLL_INTERVAL_MS;
@@ -160,28 +156,7 @@ export class OrchestratorBinding {
    * Other changes of `services:` take a HostManager restart.
    */
   onSiteReloaded(site: SiteConfig): void {
-    const previous = this.siteArguments;
-    this.siteArguments = argumentsOf(site);
-    const orch = this.isRunning ? this.orch : null;
-    for (const [service, args] of Object.entries(this.siteArguments)) {
-      if (previous[service] === undefined || previous[service] === args) continue;
-      if (orch === null) {
-        this.log.warn({ service }, 'service arguments changed while the orchestrator does not run: restart its instances to apply them');
-        continue;
-      }
-      const coordinator = orch.rolloutCoordinator(service);
-      if (coordinator !== orch.node) {
-        this.log.info({ service, coordinator }, 'service arguments changed; the rollout is left to the first live host of the service');
-        continue;
-      }
-      try {
-        orch.startRollout(service, 1);
-        this.session?.addMessage(`rollout of ${service}: its arguments changed in the site file`);
-        this.log.info({ service }, 'service arguments changed; rolling out');
-      } catch (err) {
-        this.log.warn({ service, err: messageOf(err) }, 'service arguments changed; no rollout started');
-      }
-    }
+    this.argumentRollouts.onSite(site, this.isRunning ? this.orch : null, (text) => this.session?.addMessage(text));
   }
 
   /**
