@@ -14,6 +14,7 @@ import { HostManagerArgsSchema } from '../../../agents/host-manager/config.js';
 import { ORCHESTRATOR_NOT_RUNNING } from '../../../agents/host-manager/orchestrator-tasks.js';
 import type { OpSession } from '../../../lib/ops/op-session.js';
 import { loadSiteConfig } from '../../../lib/site-config/load.js';
+import type { AccessPolicy } from '../../../lib/site-config/access-policy.js';
 import { FakeControl, FakeHost } from '../../fixtures/host-manager-fakes.js';
 
 const ROOT = 'obs';
@@ -53,7 +54,7 @@ function registryReply(): unknown {
   return [0, 'ok', { status: 'running', start_time: nowS - 600, data: { [`${ROOT}.${HM}`]: record(HM, false), [`${ROOT}.hm-h2`]: record('hm-h2', true) } }];
 }
 
-async function makeHostManager(): Promise<HostManager> {
+async function makeHostManager(accessPolicy: AccessPolicy = { policy: 'none' }): Promise<HostManager> {
   host = new FakeHost(ROOT, HM);
   host.onCall = (procedure) => (procedure === `${ROOT}.registry.ops` ? Promise.resolve(registryReply()) : Promise.reject(new Error(`no callee for ${procedure}`)));
   const made = new HostManager(host, {
@@ -65,7 +66,7 @@ async function makeHostManager(): Promise<HostManager> {
     hostKey: 'h1',
     workingDir: dir,
     logDir: null,
-    accessPolicy: { policy: 'none' },
+    accessPolicy,
     launcher: ['/usr/bin/node', '/opt/ocs/bin/ocs.js'],
     baseEnv: { PATH: '/usr/bin' },
     knownClasses: new Set(['FakeDataAgent', 'HostManager']),
@@ -158,6 +159,42 @@ describe('HostManager orchestrator binding', () => {
     expect(snapshot).toMatchObject({ node: 'h1', epochs: { [SVC]: 1 }, claims: { [SVC]: { epoch: 1 } } });
     expect((await run('set_expect', { service: 'nope', global_expect: 'started' })).success).toBe(false);
     expect((await run('freeze', { scope: ['nope'] })).success).toBe(false);
+  });
+
+  it('rolls its instance out: a restart by the supervisor, RUNNING again on the new run\'s heartbeat, then the report', async () => {
+    await run('orchestrator');
+    await untilRunning();
+    const [code, message] = host.ops.start('rollout', { service: SVC }, null, true);
+    expect([code, message]).toEqual([0, expect.any(String)]);
+    const session = host.ops.session('rollout')!;
+    for (let t = 0; t < 5000 && stateOf(SVC) !== 'STARTING'; t += 50) await vi.advanceTimersByTimeAsync(50);
+    expect(control.spawns).toHaveLength(2);
+    expect(session.status).toBe('running');
+    host.beat(SVC, `run-${control.spawns.length}`);
+    for (let t = 0; t < 5000 && session.status !== 'done'; t += 100) await vi.advanceTimersByTimeAsync(100);
+    expect(session.success).toBe(true);
+    expect(session.data).toMatchObject({ status: 'done', instances: 1, min_ready_allowed: 0, detail: [{ instance_id: SVC, host: 'h1', result: 'restarted' }] });
+    expect(viewOf().actions.at(-1)).toMatchObject({ type: 'restart', instance_id: SVC, ok: true });
+    expect((viewOf() as unknown as { rollouts: Record<string, { status: string }> }).rollouts[SVC]?.status).toBe('done');
+    expect(control.spawns).toHaveLength(2);
+  });
+
+  it('asks level 2 for the orchestrator tasks, rollout included, under an access policy', async () => {
+    host.ops.stopOp('stop', 'orchestrator', null, null, true);
+    await close('disown');
+    hm.liveness.stop();
+    hm = await makeHostManager({ policy: 'override', password2: 'two', password3: 'three' });
+    const api = host.ops.management('get_api') as { tasks: [string, unknown, { min_privs: number }][] };
+    const privs = Object.fromEntries(api.tasks.map(([name, , info]) => [name, info.min_privs]));
+    expect(privs).toMatchObject({ rollout: 2, relocate: 2, set_expect: 2, freeze: 2, thaw: 2, clear: 2 });
+    // a caller at level 1 is refused before the task runs, and nothing restarts
+    const before = control.spawns.length;
+    const [code, message] = host.ops.start('rollout', { service: SVC }, null, false);
+    expect(code).not.toBe(0);
+    expect(message).toContain('requires credential level 2');
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(control.spawns.length).toBe(before);
+    expect(control.signals).toEqual([]);
   });
 
   it('an operator stop keeps the instance down here; an operator start brings it back with a new epoch', async () => {
