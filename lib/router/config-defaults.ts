@@ -74,6 +74,7 @@ export function defaultRouterConfig(realm = DEFAULT_REALM): RouterConfig {
     metrics: { enabled: true, remote: false },
     max_message_bytes: MAX_MESSAGE_BYTES_DEFAULT,
     limits: { ...LIMIT_DEFAULTS },
+    ws_internals: 'auto',
     realms: [allowAllRealm(realm)],
     auth: { anonymous: { type: 'static', role: 'anonymous' } },
   };

@@ -204,6 +204,8 @@ export const RouterConfigSchema = z
     /** a bigger WebSocket message closes that connection (1009) */
     max_message_bytes: z.number().int().positive().default(MAX_MESSAGE_BYTES_DEFAULT),
     limits: LimitsSchema.default(LIMIT_DEFAULTS),
+    /** auto: the WebSocket fast paths through ws's internals when the installed ws is the tested one (ws-internals.ts); off: ws's public API */
+    ws_internals: z.enum(['auto', 'off']).default('auto'),
   })
   .strict();
 

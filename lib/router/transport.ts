@@ -16,6 +16,7 @@ import { decodeRelayHead } from './relay-head.js';
 import type { Router } from './router.js';
 import type { Peer } from './session.js';
 import type { RouterCounters } from './router-metrics.js';
+import { connectionInternals, hookOwnFrames, installFastReceive, wsInternalsVerdict, type WsConnectionInternals } from './ws-internals.js';
 
 // ws is CommonJS: loaded with require, not through the ESM translator, it costs the router
 // process about 5 MB less resident memory.
@@ -64,11 +65,6 @@ function writeFrameHeader(out: Buffer, o: number, first: number, n: number): num
 
 type Utf8Writer = Buffer & { utf8Write(s: string, offset: number, length: number): number };
 
-interface WsInternals {
-  _socket?: Socket;
-  _sender?: { sendFrame(list: unknown[], cb?: unknown): void };
-}
-
 class WebSocketPeer implements Peer {
   private pressureTimer: ReturnType<typeof setInterval> | undefined;
   /** frames waiting for the flush: payload buffers or JSON texts, with their payload byte lengths */
@@ -77,7 +73,8 @@ class WebSocketPeer implements Peer {
   /** bytes of the pending frames, headers included */
   private pendingBytes = 0;
   private isQueued = false;
-  private readonly socket: Socket | undefined;
+  /** null: ws's public API (`send`) instead of the socket (ws-internals.ts) */
+  private readonly socket: Socket | null;
   private readonly first: number;
   private readonly jsonSuffix: string;
   /** a frame or pong arrived since the last liveness check */
@@ -91,22 +88,13 @@ class WebSocketPeer implements Peer {
     private readonly limits: RouterConfig['limits'],
     private readonly logger: Logger,
     private readonly counters: RouterCounters,
+    internals: WsConnectionInternals | null,
   ) {
-    // ws keeps its socket in `_socket` and writes its own frames (pong, close) through
-    // `_sender.sendFrame`: pending frames go out first, so the order on the wire is the order
-    // of the calls.
-    const internals = ws as unknown as WsInternals;
-    this.socket = internals._socket;
+    this.socket = internals?.socket ?? null;
     this.first = codec.isBinary ? 0x82 : 0x81;
     this.jsonSuffix = codec.subprotocol === 'wamp.2.json.batched' ? '\u001e' : '';
-    const sender = internals._sender;
-    if (sender !== undefined) {
-      const sendFrame = sender.sendFrame;
-      sender.sendFrame = (list, cb) => {
-        if (this.pending.length > 0) this.flush();
-        sendFrame.call(sender, list, cb);
-      };
-    }
+    // ws's own frames (pong, close) go out after the pending ones: the order on the wire is the order of the calls
+    if (internals !== null) hookOwnFrames(internals, () => this.pending.length > 0 && this.flush());
   }
 
   write(frame: Buffer): void {
@@ -122,7 +110,14 @@ class WebSocketPeer implements Peer {
   private enqueue(frame: Buffer | string, n: number): void {
     if (this.ws.readyState !== 1) return;
     const socket = this.socket;
-    if (socket === undefined || socket.destroyed) return;
+    if (socket === null) {
+      // ws's public API: one send per frame, ws writes the header
+      this.counters.bytesOut += headerSize(n) + n;
+      this.ws.send(frame, { binary: this.codec.isBinary });
+      if (this.ws.bufferedAmount > this.limits.outbound_high_water_bytes) this.onPressure();
+      return;
+    }
+    if (socket.destroyed) return;
     this.pending.push(frame);
     this.pendingLengths.push(n);
     this.pendingBytes += headerSize(n) + n;
@@ -149,7 +144,7 @@ class WebSocketPeer implements Peer {
     this.pendingBytes = 0;
     this.counters.bytesOut += total;
     const socket = this.socket;
-    if (socket === undefined || socket.destroyed) {
+    if (socket === null || socket.destroyed) {
       frames.length = 0;
       lengths.length = 0;
       return;
@@ -253,88 +248,6 @@ class WebSocketPeer implements Peer {
   }
 }
 
-interface ReceiverInternals {
-  write(chunk: Buffer): boolean;
-  _state: number;
-  _bufferedBytes: number;
-  _fragmented: number;
-  _opcode: number;
-  _errored: boolean;
-  _maxPayload: number;
-  _writableState?: { length: number };
-}
-
-/** XORs `n` bytes of `buf` from `start` with the 4-byte mask at `maskAt` (in place). */
-function unmaskInPlace(buf: Buffer, maskAt: number, start: number, n: number): void {
-  const m0 = buf[maskAt]!;
-  const m1 = buf[maskAt + 1]!;
-  const m2 = buf[maskAt + 2]!;
-  const m3 = buf[maskAt + 3]!;
-  const end = start + n;
-  let i = start;
-  for (; i + 3 < end; i += 4) {
-    buf[i] ^= m0;
-    buf[i + 1] ^= m1;
-    buf[i + 2] ^= m2;
-    buf[i + 3] ^= m3;
-  }
-  if (i < end) buf[i++] ^= m0;
-  if (i < end) buf[i++] ^= m1;
-  if (i < end) buf[i] ^= m2;
-}
-
-/**
- * Receive fast path: ws hands every socket chunk to its receiver's `write`. While the
- * connection is open and the receiver holds nothing (no partial frame, no fragmented message),
- * complete single-frame text and binary messages at the start of the chunk (masked, no RSV
- * bits, 16-bit length at most, within maxPayload) are unmasked and handed to `onMessage`
- * directly; the first frame that is anything else, or incomplete, and all that follows it go to
- * ws's receiver as before, which keeps ws's handling of control frames, fragments, limits and
- * errors.
- */
-function installFastReceive(ws: WebSocket, onMessage: (frame: Buffer) => void): void {
-  const receiver = (ws as unknown as { _receiver?: ReceiverInternals })._receiver;
-  if (receiver === undefined || typeof receiver.write !== 'function' || typeof receiver._bufferedBytes !== 'number' || typeof receiver._state !== 'number') return;
-  const write = receiver.write;
-  const maxPayload = receiver._maxPayload;
-  receiver.write = (chunk: Buffer): boolean => {
-    let off = 0;
-    const end = chunk.length;
-    while (
-      off < end &&
-      ws.readyState === 1 &&
-      receiver._state === 0 &&
-      receiver._bufferedBytes === 0 &&
-      receiver._fragmented === 0 &&
-      receiver._opcode !== 0x08 &&
-      !receiver._errored &&
-      (receiver._writableState === undefined || receiver._writableState.length === 0)
-    ) {
-      if (off + 2 > end) break;
-      const b0 = chunk[off]!;
-      if (b0 !== 0x81 && b0 !== 0x82) break;
-      const b1 = chunk[off + 1]!;
-      if ((b1 & 0x80) === 0) break;
-      let n = b1 & 0x7f;
-      let h = 2;
-      if (n === 126) {
-        if (off + 4 > end) break;
-        n = (chunk[off + 2]! << 8) | chunk[off + 3]!;
-        h = 4;
-      } else if (n === 127) break;
-      if (maxPayload > 0 && n > maxPayload) break;
-      const start = off + h + 4;
-      if (start + n > end) break;
-      unmaskInPlace(chunk, off + h, start, n);
-      off = start + n;
-      onMessage(chunk.subarray(start, off));
-    }
-    if (off === 0) return write.call(receiver, chunk);
-    if (off < end) return write.call(receiver, chunk.subarray(off));
-    return true;
-  };
-}
-
 function offeredProtocols(req: IncomingMessage): string[] {
   const h = req.headers['sec-websocket-protocol'];
   if (h === undefined) return [];
@@ -370,6 +283,9 @@ export function createWebSocketTransport(router: Router, config: RouterConfig, l
     },
   });
 
+  const verdict = config.ws_internals === 'off' ? { ok: false as const, reason: 'ws_internals: off in the router config' } : wsInternalsVerdict();
+  if (!verdict.ok) logger.info({ reason: verdict.reason }, 'ws used through its public API');
+  let isShapeWarned = false;
   const peers = new Set<WebSocketPeer>();
   const pingMs = config.limits.auto_ping_interval_ms;
   const pingTimer =
@@ -395,7 +311,12 @@ export function createWebSocketTransport(router: Router, config: RouterConfig, l
       peer: `${family}:${address.replace(/^::ffff:/, '')}:${req.socket.remotePort ?? 0}`,
     };
     const counters = router.counters;
-    const peer = new WebSocketPeer(ws, codec, details, config.limits, logger, counters);
+    const internals = verdict.ok ? connectionInternals(ws) : null;
+    if (verdict.ok && internals === null && !isShapeWarned) {
+      isShapeWarned = true;
+      logger.warn({ ws: verdict.version }, 'a ws connection does not have the internals the router knows; using the public API for such connections');
+    }
+    const peer = new WebSocketPeer(ws, codec, details, config.limits, logger, counters, internals);
     const session = router.openSession(peer);
     const flags: DecodeFlags = { special: false };
     peers.add(peer);
@@ -433,7 +354,7 @@ export function createWebSocketTransport(router: Router, config: RouterConfig, l
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
       onMessage(Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data));
     });
-    installFastReceive(ws, onMessage);
+    if (internals !== null) installFastReceive(ws, internals, onMessage);
     ws.on('close', () => {
       peers.delete(peer);
       router.transportClosed(session);
