@@ -1,6 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AutobahnSession } from '../../lib/wamp/autobahn.js';
 import { WampConnection } from '../../lib/wamp/connection.js';
@@ -21,6 +23,10 @@ import { LatencyRecorder } from './lib/stats.js';
  * and reads whole frames straight from the socket chunks, which halves the generator's CPU per
  * message so that the router, not the generator, is what saturates; `autobahn-js` is the project's WampConnection (autobahn-js, JSON), the client the
  * baseline figures were measured with.
+ *
+ * Peers in the same run: each case also runs against fox-wamp (`[fox-wamp 0.7.28]` rows), ours and
+ * fox interleaved; our row's extra gives `cpuPerMsgVsFox` (router CPU µs per message, ours / fox),
+ * `throughputVsFox`, `p50VsFox`, or `fox: n/a: <reason>` for a case fox-wamp cannot run.
  */
 
 export const name = 'router';
@@ -114,8 +120,69 @@ function scrapePeriodically(router: RouterProcess): () => void {
   return () => clearInterval(timer);
 }
 
+/**
+ * The peer router, fox-wamp (pinned devDependency), started through test/bench/lib/fox-router-entry.ts
+ * with `ocs router`'s command line. Every case runs against ours and fox-wamp in the same run,
+ * interleaved (the order alternates from case to case); our row gets the ratios. `OCS_BENCH_PEERS=off`
+ * runs ours only.
+ */
+const FOX_ENTRY = join(dirname(fileURLToPath(import.meta.url)), 'lib', 'fox-router-entry.js');
+const FOX_VERSION = (createRequire(import.meta.url)('fox-wamp/package.json') as { version: string }).version;
+const FOX_LABEL = `fox-wamp ${FOX_VERSION}`;
+const PEERS = process.env['OCS_BENCH_PEERS'] !== 'off';
+let peerTurn = 0;
+
+const cpuUsPerMessage = (r: BenchResult): number => (r.throughput > 0 ? (r.routerCpuPct / 100) * 1e6 / r.throughput : NaN);
+const round2 = (n: number): number => Math.round(n * 100) / 100;
+
+/** Runs one case against ours and fox-wamp, interleaved; `foxCannot` says why fox-wamp cannot run it (n/a). */
+async function runCase(
+  report: BenchReport,
+  options: BenchOptions,
+  benchmark: string,
+  client: string,
+  unit: string,
+  baseline: Baseline | undefined,
+  body: CaseBody,
+  foxCannot?: string,
+): Promise<void> {
+  if (!PEERS || METRICS_AB || !isCaseSelected(options, benchmark)) return runMetricsCase(report, options, benchmark, client, unit, baseline, body);
+  const ours = async () => {
+    await runOneCase(report, options, benchmark, client, unit, baseline, body, []);
+    return report.results.at(-1)?.benchmark === benchmark && report.results.at(-1)?.client === client ? report.results.at(-1) : undefined;
+  };
+  const fox = async () => {
+    if (foxCannot !== undefined) return undefined;
+    await runOneCase(report, options, benchmark, `${client} [${FOX_LABEL}]`, unit, undefined, body, [], false, FOX_ENTRY);
+    return report.results.at(-1)?.client === `${client} [${FOX_LABEL}]` ? report.results.at(-1) : undefined;
+  };
+  let mine: BenchResult | undefined;
+  let theirs: BenchResult | undefined;
+  if (peerTurn++ % 2 === 0) {
+    mine = await ours();
+    theirs = await fox();
+  } else {
+    theirs = await fox();
+    mine = await ours();
+  }
+  if (mine === undefined) return;
+  if (foxCannot !== undefined) {
+    mine.extra['fox'] = `n/a: ${foxCannot}`;
+    return;
+  }
+  if (theirs === undefined) {
+    mine.extra['fox'] = 'n/a: the fox-wamp run failed (see failures)';
+    return;
+  }
+  mine.extra['foxThroughput'] = Math.round(theirs.throughput);
+  mine.extra['foxCpuUsPerMsg'] = round2(cpuUsPerMessage(theirs));
+  mine.extra['cpuPerMsgVsFox'] = round2(cpuUsPerMessage(mine) / cpuUsPerMessage(theirs));
+  mine.extra['throughputVsFox'] = round2(mine.throughput / theirs.throughput);
+  mine.extra['p50VsFox'] = round2(mine.latencyMs.p50 / theirs.latencyMs.p50);
+}
+
 /** Runs one case (twice with OCS_BENCH_METRICS_AB, metrics off and on, alternating which goes first). */
-async function runCase(report: BenchReport, options: BenchOptions, benchmark: string, client: string, unit: string, baseline: Baseline | undefined, body: CaseBody): Promise<void> {
+async function runMetricsCase(report: BenchReport, options: BenchOptions, benchmark: string, client: string, unit: string, baseline: Baseline | undefined, body: CaseBody): Promise<void> {
   if (!METRICS_AB) return runOneCase(report, options, benchmark, client, unit, baseline, body, []);
   const variants: [string, string[], boolean][] = [
     [`${client} [metrics off]`, metricsOffArgs(), false],
@@ -136,11 +203,12 @@ async function runOneCase(
   body: CaseBody,
   routerArgs: string[],
   isScraped = false,
+  entry?: string,
 ): Promise<void> {
   if (!isCaseSelected(options, benchmark)) return;
   process.stdout.write(`  ${benchmark} [${client}] ...`);
   const loadAvg1m = currentLoad();
-  const router = await spawnRouterProcess(routerArgs);
+  const router = await spawnRouterProcess(routerArgs, entry);
   const cleanups: (() => Promise<unknown> | void)[] = [];
   if (isScraped) cleanups.push(scrapePeriodically(router));
   let deadline: NodeJS.Timeout | undefined;
@@ -504,6 +572,8 @@ function heartbeats(plan: Plan, sessionCount: number, phase: HeartbeatPhase) {
   };
 }
 
+const NO_WILDCARD = 'fox-wamp has no wildcard subscriptions (the heartbeat cases subscribe to observatory..feeds.heartbeat)';
+
 export async function run(options: BenchOptions): Promise<BenchReport> {
   const report = newReport(name, options);
   const plan: Plan = options.quick ? { warmupS: 0.5, measureS: 3, heartbeatS: 5 } : { warmupS: 1, measureS: 10, heartbeatS: 20 };
@@ -520,10 +590,10 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
   await runCase(report, options, 'publish to 10 subscribers', 'raw-ws', 'events/s', BASELINES['pubsub10'], pubsubRaw(plan, 10));
   await runCase(report, options, 'publish to 10 subscribers', 'raw-ws coalesced', 'events/s', BASELINES['pubsub10'], pubsubRaw(plan, 10, true));
   for (const n of [200, 1_000, 10_000]) {
-    await runCase(report, options, `${n.toLocaleString('en-US')} heartbeat sessions`, 'raw-ws', 'msg/s', BASELINES[`heartbeat${n}`], heartbeats(heartbeatPlan, n, 'join'));
+    await runCase(report, options, `${n.toLocaleString('en-US')} heartbeat sessions`, 'raw-ws', 'msg/s', BASELINES[`heartbeat${n}`], heartbeats(heartbeatPlan, n, 'join'), NO_WILDCARD);
   }
   for (const n of [200, 1_000]) {
-    await runCase(report, options, `${n.toLocaleString('en-US')} heartbeat sessions, spread`, 'raw-ws', 'msg/s', BASELINES[`heartbeat${n}`], heartbeats(heartbeatPlan, n, 'spread'));
+    await runCase(report, options, `${n.toLocaleString('en-US')} heartbeat sessions, spread`, 'raw-ws', 'msg/s', BASELINES[`heartbeat${n}`], heartbeats(heartbeatPlan, n, 'spread'), NO_WILDCARD);
   }
   return report;
 }

@@ -28,9 +28,10 @@ export interface RouterProcess {
   stop(): Promise<void>;
 }
 
-export async function spawnRouterProcess(extraArgs: string[] = []): Promise<RouterProcess> {
-  // OCS_BENCH_ROUTER_ENTRY: another build's dist/bin/ocs.js, to compare two builds under the same load
-  const entry = process.env['OCS_BENCH_ROUTER_ENTRY'] ?? join(projectRoot(), 'dist', 'bin', 'ocs.js');
+export async function spawnRouterProcess(extraArgs: string[] = [], entryOverride?: string): Promise<RouterProcess> {
+  // OCS_BENCH_ROUTER_ENTRY: another build's dist/bin/ocs.js, to compare two builds under the same load;
+  // entryOverride: another router behind the same command line (the benchmark's fox-wamp entry)
+  const entry = entryOverride ?? process.env['OCS_BENCH_ROUTER_ENTRY'] ?? join(projectRoot(), 'dist', 'bin', 'ocs.js');
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build`);
   if (!isExitHookInstalled) {
     process.once('exit', killAllRouterProcesses);
