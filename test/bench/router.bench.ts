@@ -148,12 +148,12 @@ async function runCase(
 ): Promise<void> {
   if (!PEERS || METRICS_AB || !isCaseSelected(options, benchmark)) return runMetricsCase(report, options, benchmark, client, unit, baseline, body);
   const ours = async () => {
-    await runOneCase(report, options, benchmark, client, unit, baseline, body, []);
+    await runOneCase(report, options, { benchmark, client, unit, baseline, body }, []);
     return report.results.at(-1)?.benchmark === benchmark && report.results.at(-1)?.client === client ? report.results.at(-1) : undefined;
   };
   const fox = async () => {
     if (foxCannot !== undefined) return undefined;
-    await runOneCase(report, options, benchmark, `${client} [${FOX_LABEL}]`, unit, undefined, body, [], false, FOX_ENTRY);
+    await runOneCase(report, options, { benchmark, client: `${client} [${FOX_LABEL}]`, unit, baseline: undefined, body }, [], false, FOX_ENTRY);
     return report.results.at(-1)?.client === `${client} [${FOX_LABEL}]` ? report.results.at(-1) : undefined;
   };
   let mine: BenchResult | undefined;
@@ -183,28 +183,27 @@ async function runCase(
 
 /** Runs one case (twice with OCS_BENCH_METRICS_AB, metrics off and on, alternating which goes first). */
 async function runMetricsCase(report: BenchReport, options: BenchOptions, benchmark: string, client: string, unit: string, baseline: Baseline | undefined, body: CaseBody): Promise<void> {
-  if (!METRICS_AB) return runOneCase(report, options, benchmark, client, unit, baseline, body, []);
+  if (!METRICS_AB) return runOneCase(report, options, { benchmark, client, unit, baseline, body }, []);
   const variants: [string, string[], boolean][] = [
     [`${client} [metrics off]`, metricsOffArgs(), false],
     [`${client} [metrics on, scraped every ${SCRAPE_S} s]`, [], true],
   ];
   if (abTurn++ % 2 === 1) variants.reverse();
-  for (const [label, args, isScraped] of variants) await runOneCase(report, options, benchmark, label, unit, baseline, body, args, isScraped);
+  for (const [label, args, isScraped] of variants) await runOneCase(report, options, { benchmark, client: label, unit, baseline, body }, args, isScraped);
+}
+
+/** One case as a row: what is measured, with which client, in which unit, against which baseline. */
+interface CaseSpec {
+  benchmark: string;
+  client: string;
+  unit: string;
+  baseline: Baseline | undefined;
+  body: CaseBody;
 }
 
 /** Runs one case against a fresh router process, within the deadline, and always stops it. */
-async function runOneCase(
-  report: BenchReport,
-  options: BenchOptions,
-  benchmark: string,
-  client: string,
-  unit: string,
-  baseline: Baseline | undefined,
-  body: CaseBody,
-  routerArgs: string[],
-  isScraped = false,
-  entry?: string,
-): Promise<void> {
+async function runOneCase(report: BenchReport, options: BenchOptions, spec: CaseSpec, routerArgs: string[], isScraped = false, entry?: string): Promise<void> {
+  const { benchmark, client, unit, baseline, body } = spec;
   if (!isCaseSelected(options, benchmark)) return;
   process.stdout.write(`  ${benchmark} [${client}] ...`);
   const loadAvg1m = currentLoad();
