@@ -2,7 +2,8 @@
  * The HostManager view's rows: a HostManager's `manager` session data (OCS's `child_states`, and
  * where the supervisor adds them, `services` with pid, restarts and uptime) and the orchestrator's
  * `orchestrator` session data (cluster services: desired state, placement, holders, freeze).
- * A real OCS HostManager sends only `child_states`; the other columns are then empty.
+ * A real OCS HostManager sends only `child_states`; the other columns are then empty (ours adds
+ * `rss_bytes`, `cpu_percent`, `limit_breach` and `waiting_for` to each entry).
  */
 import { z } from 'zod';
 
@@ -16,6 +17,10 @@ const ChildStateSchema = z.looseObject({
   next_action: z.string().nullish(),
   target_state: z.string().nullish(),
   state: z.string().optional(),
+  rss_bytes: z.number().nullish(),
+  cpu_percent: z.number().nullish(),
+  limit_breach: z.string().nullish(),
+  waiting_for: z.array(z.string()).nullish(),
 });
 
 const ServiceSchema = z.looseObject({
@@ -42,6 +47,11 @@ export interface ChildRow {
   restarts: number | null;
   uptimeS: number | null;
   reason: string | null;
+  /** resident memory of the child's process group, and its CPU share (percent of one core) */
+  rssBytes: number | null;
+  cpuPercent: number | null;
+  /** a limit breach that stopped a run, or what a PENDING child waits for */
+  note: string | null;
 }
 
 export type ChildRowsResult = { ok: true; rows: ChildRow[]; problems: string[] } | { ok: false; error: string };
@@ -70,6 +80,9 @@ export function childRows(data: unknown): ChildRowsResult {
       restarts: s?.restarts ?? null,
       uptimeS: s?.uptime_s ?? null,
       reason: s?.reason ?? null,
+      rssBytes: e.rss_bytes ?? null,
+      cpuPercent: e.cpu_percent ?? null,
+      note: (e.waiting_for?.length ?? 0) > 0 ? `waiting for ${e.waiting_for!.join(', ')}` : (e.limit_breach ?? null),
     });
   }
   rows.sort((a, b) => (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0));
@@ -131,4 +144,11 @@ export function orchestratorView(data: unknown): OrchestratorViewResult {
   }
   services.sort((a, b) => (a.service < b.service ? -1 : 1));
   return { ok: true, view: { node: parsed.data.node, isNodeFrozen: parsed.data.frozen ?? false, services } };
+}
+
+/** `612 MB`, `1.5 GB`: a child's resident memory for the table (powers of 1024); `–` when unknown. */
+export function memoryText(bytes: number | null): string {
+  if (bytes === null) return '–';
+  const mb = bytes / (1024 * 1024);
+  return mb >= 1024 ? `${(mb / 1024).toFixed(1)} GB` : `${Math.round(mb)} MB`;
 }

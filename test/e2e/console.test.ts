@@ -120,6 +120,9 @@ describe('web console (served by ocs up, in chromium)', () => {
     const row = page.getByTestId('host-hm-localhost').getByTestId('child-fake-data2');
     await row.waitFor({ timeout: 20_000 });
     await expect.poll(() => row.getAttribute('data-state'), { timeout: 20_000 }).toBe('RUNNING');
+    // the supervisor's sample of the child: resident memory and CPU share
+    await expect.poll(() => row.getByTestId('child-memory').textContent(), { timeout: 10_000 }).toMatch(/^\d+ MB$/);
+    await expect.poll(() => row.getByTestId('child-cpu').textContent(), { timeout: 10_000 }).toMatch(/^\d+\.\d %$/);
     await row.getByTestId('verb-stop').click();
     await waitFor(async () => (await childState('fake-data2')) === 'STOPPED', { timeoutMs: 30_000, what: 'fake-data2 STOPPED in child_states' });
     await expect.poll(() => row.getAttribute('data-state'), { timeout: 10_000 }).toBe('STOPPED');

@@ -3,7 +3,7 @@
  * and a live tail of a child's logs; the orchestrator's cluster services where it runs.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { CHILD_VERBS, childRows, orchestratorView } from '../../host-children.js';
+import { CHILD_VERBS, childRows, memoryText, orchestratorView } from '../../host-children.js';
 import { ageText } from '../../registry-rows.js';
 import type { ConsoleSession } from '../console-session.js';
 
@@ -64,6 +64,8 @@ function HostPanel({ console: c, address }: { console: ConsoleSession; address: 
               <th>pid</th>
               <th>restarts</th>
               <th>uptime</th>
+              <th>memory</th>
+              <th>CPU</th>
               <th />
             </tr>
           </thead>
@@ -72,11 +74,13 @@ function HostPanel({ console: c, address }: { console: ConsoleSession; address: 
               <tr key={r.instanceId} data-testid={`child-${r.instanceId}`} data-state={r.state}>
                 <td>{r.instanceId}</td>
                 <td>{r.agentClass}</td>
-                <td title={r.reason ?? ''}>{r.state}</td>
+                <td title={[r.reason, r.note].filter(Boolean).join('; ')}>{r.note === null ? r.state : `${r.state} (${r.note})`}</td>
                 <td>{r.target}</td>
                 <td>{r.pid ?? '–'}</td>
                 <td>{r.restarts ?? '–'}</td>
                 <td>{r.uptimeS == null ? '–' : ageText(r.uptimeS)}</td>
+                <td title={r.note ?? ''} data-testid="child-memory">{memoryText(r.rssBytes)}</td>
+                <td data-testid="child-cpu">{r.cpuPercent == null ? '–' : `${r.cpuPercent.toFixed(1)} %`}</td>
                 <td class="verbs">
                   {CHILD_VERBS.map((v) => (
                     <button key={v} onClick={() => void verb(v, r.instanceId)} data-testid={`verb-${v}`}>
