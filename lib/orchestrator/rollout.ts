@@ -21,6 +21,7 @@
  */
 import type { PlacementInstance } from './placement-message.js';
 import { CHILD_STATES } from '../supervisor/child-record.js';
+import { HELD_STATES } from './local-instances.js';
 
 export const ROLLOUT_STATUS = ['running', 'done', 'failed', 'aborted'] as const;
 export type RolloutStatus = (typeof ROLLOUT_STATUS)[number];
@@ -129,16 +130,21 @@ export class Rollout {
   step(facts: RolloutFacts, nowMs: number): Map<string, string> {
     const started = new Map<string, string>();
     if (!this.isRunning) return started;
-    const holderOf = (slot: string): { node: string; info: PlacementInstance & { restart?: string | null } } | null => {
+    // Each instance's first holder not dead, looked up once per round.
+    const holders = new Map<string, { node: string; info: PlacementInstance & { restart?: string | null } } | null>();
+    for (const p of this.progress) {
+      let found = null;
       for (const node of facts.nodes) {
         if (facts.isDead(node)) continue;
-        const info = facts.instanceInfo(node, slot);
-        if (info !== null && info.state !== null && info.state !== CHILD_STATES.STOPPED && info.state !== CHILD_STATES.EXITED && info.state !== CHILD_STATES.KILLED && info.state !== CHILD_STATES.CRASHED && info.state !== CHILD_STATES.PENDING) {
-          return { node, info };
+        const info = facts.instanceInfo(node, p.slot);
+        if (info !== null && info.state !== null && HELD_STATES.has(info.state)) {
+          found = { node, info };
+          break;
         }
       }
-      return null;
-    };
+      holders.set(p.slot, found);
+    }
+    const holderOf = (slot: string) => holders.get(slot) ?? null;
     const isReady = (slot: string) => holderOf(slot)?.info.state === CHILD_STATES.RUNNING;
     const ready = this.progress.filter((p) => isReady(p.slot)).length;
     if (this.minReadySeen === null || ready < this.minReadySeen) {

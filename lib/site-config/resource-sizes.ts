@@ -20,8 +20,9 @@ export function parseByteSize(value: unknown): number | null {
 
 /** Percent of one core from `'80%'`, `'250%'` (several cores) or a bare number `80`; null when not a share. */
 export function parsePercent(value: unknown): number | null {
-  const n = typeof value === 'number' ? value : typeof value === 'string' ? (/^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(value)?.[1] ?? NaN) : NaN;
-  const pct = Number(n);
+  let pct = NaN;
+  if (typeof value === 'number') pct = value;
+  else if (typeof value === 'string') pct = Number(/^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(value)?.[1] ?? NaN);
   return Number.isFinite(pct) && pct > 0 ? pct : null;
 }
 
