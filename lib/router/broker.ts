@@ -1,7 +1,7 @@
 import { uniqueRandomId, randomId } from './ids.js';
-import { MSG, isValidPatternUri, isValidUri, parseMatch, withPayload, type Dict, type MatchPolicy } from './messages.js';
-import type { Session } from './session.js';
-import { relayTail, type RelayPayload } from './relay-head.js';
+import { MSG, isValidPatternUri, isValidUri, parseMatch, type Dict, type MatchPolicy } from './messages.js';
+import type { Payload } from './payload.js';
+import { SharedFrames, sendError, type Session } from './session.js';
 import { UriIndex } from './uri-index.js';
 import { WAMP_ERRORS } from '../errors.js';
 
@@ -61,15 +61,15 @@ export class Broker {
   subscribe(session: Session, request: number, options: Dict, topic: string): void {
     const match = parseMatch(options);
     if (match === undefined) {
-      session.send([MSG.ERROR, MSG.SUBSCRIBE, request, {}, WAMP_ERRORS.INVALID_ARGUMENT, [`invalid match policy ${JSON.stringify(options['match'])}`]]);
+      sendError(session, MSG.SUBSCRIBE, request, WAMP_ERRORS.INVALID_ARGUMENT, `invalid match policy ${JSON.stringify(options['match'])}`);
       return;
     }
     if (!isValidPatternUri(topic, match)) {
-      session.send([MSG.ERROR, MSG.SUBSCRIBE, request, {}, WAMP_ERRORS.INVALID_URI, [`subscribe for invalid topic URI '${topic}'`]]);
+      sendError(session, MSG.SUBSCRIBE, request, WAMP_ERRORS.INVALID_URI, `subscribe for invalid topic URI '${topic}'`);
       return;
     }
     if (!session.authorizer!.isAllowed(topic, 'subscribe')) {
-      session.send([MSG.ERROR, MSG.SUBSCRIBE, request, {}, WAMP_ERRORS.NOT_AUTHORIZED, [`session is not authorized to subscribe to topic '${topic}'`]]);
+      sendError(session, MSG.SUBSCRIBE, request, WAMP_ERRORS.NOT_AUTHORIZED, `session is not authorized to subscribe to topic '${topic}'`);
       return;
     }
     let sub = this.index.get(topic, match);
@@ -91,7 +91,7 @@ export class Broker {
   unsubscribe(session: Session, request: number, subscriptionId: number): void {
     const sub = this.byId.get(subscriptionId);
     if (sub === undefined || !sub.subscribers.has(session)) {
-      session.send([MSG.ERROR, MSG.UNSUBSCRIBE, request, {}, WAMP_ERRORS.NO_SUCH_SUBSCRIPTION]);
+      sendError(session, MSG.UNSUBSCRIBE, request, WAMP_ERRORS.NO_SUCH_SUBSCRIPTION);
       return;
     }
     this.drop(session, sub);
@@ -115,58 +115,31 @@ export class Broker {
     for (const sub of [...session.subscriptions]) this.drop(session, sub);
   }
 
-  /**
-   * Handles PUBLISH from `publisher` (undefined: the router itself, for meta events). `special`
-   * tells the encoder the payload holds WampFloat or binary values.
-   */
-  publish(
-    publisher: Session | undefined,
-    request: number,
-    options: Dict,
-    topic: string,
-    args: unknown[] | undefined,
-    kwargs: Dict | undefined,
-    special: boolean,
-    rawText?: string,
-    relay?: RelayPayload,
-  ): void {
+  /** Handles PUBLISH from `publisher` (undefined: the router itself, for meta events). */
+  publish(publisher: Session | undefined, request: number, options: Dict, topic: string, payload: Payload): void {
     const shouldAcknowledge = publisher !== undefined && options['acknowledge'] === true;
     if (publisher !== undefined) {
       if (!isValidUri(topic)) {
-        if (shouldAcknowledge) publisher.send([MSG.ERROR, MSG.PUBLISH, request, {}, WAMP_ERRORS.INVALID_URI, [`publish with invalid topic URI '${topic}'`]]);
+        if (shouldAcknowledge) sendError(publisher, MSG.PUBLISH, request, WAMP_ERRORS.INVALID_URI, `publish with invalid topic URI '${topic}'`);
         return;
       }
       if (topic.startsWith('wamp.')) {
-        if (shouldAcknowledge) publisher.send([MSG.ERROR, MSG.PUBLISH, request, {}, WAMP_ERRORS.INVALID_URI, [`publish with restricted topic URI '${topic}'`]]);
+        if (shouldAcknowledge) sendError(publisher, MSG.PUBLISH, request, WAMP_ERRORS.INVALID_URI, `publish with restricted topic URI '${topic}'`);
         return;
       }
       if (!publisher.authorizer!.isAllowed(topic, 'publish')) {
-        if (shouldAcknowledge) publisher.send([MSG.ERROR, MSG.PUBLISH, request, {}, WAMP_ERRORS.NOT_AUTHORIZED, [`session not authorized to publish to topic '${topic}'`]]);
+        if (shouldAcknowledge) sendError(publisher, MSG.PUBLISH, request, WAMP_ERRORS.NOT_AUTHORIZED, `session not authorized to publish to topic '${topic}'`);
         return;
       }
     }
     const publicationId = randomId();
     const matches: Subscription[] = [];
     this.index.collect(topic, matches);
-    if (matches.length > 0) {
-      const tail = relayTail(relay, rawText, args, kwargs, 3);
-      this.deliver(publisher, options, topic, args, kwargs, special, publicationId, matches, tail, relay);
-    }
-    if (shouldAcknowledge) publisher.sendRelay([MSG.PUBLISHED, request, publicationId], false, `[17,${request},${publicationId}]`);
+    if (matches.length > 0) this.deliver(publisher, options, topic, payload, publicationId, matches);
+    if (shouldAcknowledge) publisher.send([MSG.PUBLISHED, request, publicationId]);
   }
 
-  private deliver(
-    publisher: Session | undefined,
-    options: Dict,
-    topic: string,
-    args: unknown[] | undefined,
-    kwargs: Dict | undefined,
-    special: boolean,
-    publicationId: number,
-    matches: Subscription[],
-    tail: string | undefined,
-    relay: RelayPayload | undefined,
-  ): void {
+  private deliver(publisher: Session | undefined, options: Dict, topic: string, payload: Payload, publicationId: number, matches: Subscription[]): void {
     // receiver filters (publisher exclusion, black/white listing)
     const skipSelf = publisher !== undefined && options['exclude_me'] !== false ? publisher : undefined;
     const exclude = idList(options['exclude']);
@@ -184,11 +157,9 @@ export class Broker {
 
     for (let i = 0; i < matches.length; i++) {
       const sub = matches[i]!;
-      const eventDetails = sub.match === 'exact' ? details : withTopic(details, topic);
-      const jsonText = tail === undefined ? undefined : `[36,${sub.id},${publicationId},${eventDetails === NO_DETAILS ? '{}' : JSON.stringify(eventDetails)}${tail}`;
-      // the message as values, built for the first receiver that needs it (not JSON, or no text)
-      let msg: unknown[] | undefined;
-      const frames: (Buffer | string | undefined)[] = [undefined, undefined, undefined, undefined];
+      const head = [MSG.EVENT, sub.id, publicationId, sub.match === 'exact' ? details : withTopic(details, topic)];
+      // encoded at most once per serializer for all of this subscription's receivers
+      const shared = new SharedFrames();
       for (const s of sub.subscribers) {
         if (s === skipSelf || !s.isOpen) continue;
         if (hasFilters) {
@@ -199,11 +170,7 @@ export class Broker {
           if (eligibleAuthid !== undefined && !eligibleAuthid.includes(s.identity.authid)) continue;
           if (eligibleAuthrole !== undefined && !eligibleAuthrole.includes(s.identity.authrole)) continue;
         }
-        if (msg === undefined && (jsonText === undefined || s.peer.codec?.isJson !== true)) {
-          if (relay !== undefined) ({ args, kwargs, special } = relay.decode());
-          msg = withPayload([MSG.EVENT, sub.id, publicationId, eventDetails], args, kwargs);
-        }
-        s.sendShared(msg, special, frames, jsonText);
+        s.send(head, payload, shared);
       }
     }
   }

@@ -1,10 +1,14 @@
 import { numberValue, isWampFloat } from '../wamp/float.js';
 import { uniqueRandomId } from './ids.js';
-import { MSG, isEmptyDict, isValidPatternUri, isValidUri, parseMatch, withPayload, type Dict, type MatchPolicy } from './messages.js';
-import type { Session } from './session.js';
-import { relayTail, type RelayPayload } from './relay-head.js';
+import { MSG, isValidPatternUri, isValidUri, parseMatch, type Dict, type MatchPolicy } from './messages.js';
+import { Payload } from './payload.js';
+import { sendError, type Session } from './session.js';
 import { UriIndex } from './uri-index.js';
 import { WAMP_ERRORS } from '../errors.js';
+
+/** RESULT and ERROR details the router sends (never modified). */
+const NO_DETAILS: Dict = Object.freeze({});
+const PROGRESS_DETAILS: Dict = Object.freeze({ progress: true });
 
 export type InvokePolicy = 'single' | 'roundrobin' | 'random' | 'first' | 'last';
 const INVOKE_POLICIES: readonly string[] = ['single', 'roundrobin', 'random', 'first', 'last'];
@@ -90,41 +94,40 @@ export class Dealer {
   register(session: Session, request: number, options: Dict, procedure: string): void {
     const match = parseMatch(options);
     if (match === undefined) {
-      session.send([MSG.ERROR, MSG.REGISTER, request, {}, WAMP_ERRORS.INVALID_ARGUMENT, [`invalid match policy ${JSON.stringify(options['match'])}`]]);
+      sendError(session, MSG.REGISTER, request, WAMP_ERRORS.INVALID_ARGUMENT, `invalid match policy ${JSON.stringify(options['match'])}`);
       return;
     }
     const invoke = options['invoke'] === undefined ? 'single' : options['invoke'];
     if (typeof invoke !== 'string' || !INVOKE_POLICIES.includes(invoke)) {
-      session.send([MSG.ERROR, MSG.REGISTER, request, {}, WAMP_ERRORS.INVALID_ARGUMENT, [`invalid invocation policy ${JSON.stringify(invoke)}`]]);
+      sendError(session, MSG.REGISTER, request, WAMP_ERRORS.INVALID_ARGUMENT, `invalid invocation policy ${JSON.stringify(invoke)}`);
       return;
     }
     if (!isValidPatternUri(procedure, match)) {
-      session.send([MSG.ERROR, MSG.REGISTER, request, {}, WAMP_ERRORS.INVALID_URI, [`register for invalid procedure URI '${procedure}'`]]);
+      sendError(session, MSG.REGISTER, request, WAMP_ERRORS.INVALID_URI, `register for invalid procedure URI '${procedure}'`);
       return;
     }
     if (procedure.startsWith('wamp.') || procedure.startsWith('crossbar.')) {
-      session.send([MSG.ERROR, MSG.REGISTER, request, {}, WAMP_ERRORS.INVALID_URI, [`register for restricted procedure URI '${procedure}'`]]);
+      sendError(session, MSG.REGISTER, request, WAMP_ERRORS.INVALID_URI, `register for restricted procedure URI '${procedure}'`);
       return;
     }
     if (!session.authorizer!.isAllowed(procedure, 'register')) {
-      session.send([MSG.ERROR, MSG.REGISTER, request, {}, WAMP_ERRORS.NOT_AUTHORIZED, [`session is not authorized to register procedure '${procedure}'`]]);
+      sendError(session, MSG.REGISTER, request, WAMP_ERRORS.NOT_AUTHORIZED, `session is not authorized to register procedure '${procedure}'`);
       return;
     }
     let reg = this.index.get(procedure, match);
     if (reg !== undefined) {
       if (reg.invoke === 'single' || reg.callees.includes(session)) {
-        session.send([MSG.ERROR, MSG.REGISTER, request, {}, WAMP_ERRORS.PROCEDURE_ALREADY_EXISTS, [`register for already registered procedure '${procedure}'`]]);
+        sendError(session, MSG.REGISTER, request, WAMP_ERRORS.PROCEDURE_ALREADY_EXISTS, `register for already registered procedure '${procedure}'`);
         return;
       }
       if (reg.invoke !== invoke) {
-        session.send([
-          MSG.ERROR,
+        sendError(
+          session,
           MSG.REGISTER,
           request,
-          {},
           WAMP_ERRORS.PROCEDURE_EXISTS_INVOCATION_POLICY_CONFLICT,
-          [`register for already registered procedure '${procedure}' with conflicting invocation policy (has ${reg.invoke} and ${invoke} was requested)`],
-        ]);
+          `register for already registered procedure '${procedure}' with conflicting invocation policy (has ${reg.invoke} and ${invoke} was requested)`,
+        );
         return;
       }
     }
@@ -144,7 +147,7 @@ export class Dealer {
   unregister(session: Session, request: number, registrationId: number): void {
     const reg = this.byId.get(registrationId);
     if (reg === undefined || !reg.callees.includes(session)) {
-      session.send([MSG.ERROR, MSG.UNREGISTER, request, {}, WAMP_ERRORS.NO_SUCH_REGISTRATION]);
+      sendError(session, MSG.UNREGISTER, request, WAMP_ERRORS.NO_SUCH_REGISTRATION);
       return;
     }
     this.drop(session, reg);
@@ -164,43 +167,32 @@ export class Dealer {
     if (isLast) this.hooks.registrationDeleted(session, reg);
   }
 
-  call(
-    caller: Session,
-    request: number,
-    options: Dict,
-    procedure: string,
-    args: unknown[] | undefined,
-    kwargs: Dict | undefined,
-    special: boolean,
-    rawText?: string,
-    relay?: RelayPayload,
-  ): void {
+  call(caller: Session, request: number, options: Dict, procedure: string, payload: Payload): void {
     let reg = this.index.get(procedure, 'exact');
     if (reg === undefined) {
       if (!isValidUri(procedure)) {
-        caller.send([MSG.ERROR, MSG.CALL, request, {}, WAMP_ERRORS.INVALID_URI, [`call with invalid procedure URI '${procedure}'`]]);
+        sendError(caller, MSG.CALL, request, WAMP_ERRORS.INVALID_URI, `call with invalid procedure URI '${procedure}'`);
         return;
       }
     }
     if (!caller.authorizer!.isAllowed(procedure, 'call')) {
-      caller.send([MSG.ERROR, MSG.CALL, request, {}, WAMP_ERRORS.NOT_AUTHORIZED, [`session is not authorized to call procedure '${procedure}'`]]);
+      sendError(caller, MSG.CALL, request, WAMP_ERRORS.NOT_AUTHORIZED, `session is not authorized to call procedure '${procedure}'`);
       return;
     }
     if (reg === undefined) {
       if (procedure.startsWith('wamp.')) {
-        if (relay !== undefined) ({ args, kwargs } = relay.decode());
-        this.callMeta(caller, request, procedure, args, kwargs);
+        this.callMeta(caller, request, procedure, payload);
         return;
       }
       reg = this.index.best(procedure);
       if (reg === undefined) {
-        caller.send([MSG.ERROR, MSG.CALL, request, {}, WAMP_ERRORS.NO_SUCH_PROCEDURE, [`no callee registered for procedure <${procedure}>`]]);
+        sendError(caller, MSG.CALL, request, WAMP_ERRORS.NO_SUCH_PROCEDURE, `no callee registered for procedure <${procedure}>`);
         return;
       }
     }
     const callee = reg.pickCallee()!;
     if (caller.callsAsCaller.has(request)) {
-      caller.send([MSG.ERROR, MSG.CALL, request, {}, WAMP_ERRORS.INVALID_ARGUMENT, [`a call with request ID ${request} is already running`]]);
+      sendError(caller, MSG.CALL, request, WAMP_ERRORS.INVALID_ARGUMENT, `a call with request ID ${request} is already running`);
       return;
     }
     const shouldReceiveProgress = options['receive_progress'] === true;
@@ -221,29 +213,23 @@ export class Dealer {
       details['timeout'] = timeoutMs;
       inv.timer = setTimeout(() => this.timeOut(inv, timeoutMs), timeoutMs);
     }
-    const tail = callee.peer.codec?.isJson === true ? relayTail(relay, rawText, args, kwargs, 3) : undefined;
-    if (tail !== undefined) {
-      callee.sendRelay(undefined, special, `[68,${inv.id},${reg.id},${isEmptyDict(details) ? '{}' : JSON.stringify(details)}${tail}`);
-      return;
-    }
-    if (relay !== undefined) ({ args, kwargs, special } = relay.decode());
-    callee.sendRelay(withPayload([MSG.INVOCATION, inv.id, reg.id, details], args, kwargs), special, undefined);
+    callee.send([MSG.INVOCATION, inv.id, reg.id, details], payload);
   }
 
-  private callMeta(caller: Session, request: number, procedure: string, args: unknown[] | undefined, kwargs: Dict | undefined): void {
+  private callMeta(caller: Session, request: number, procedure: string, payload: Payload): void {
     let r: ReturnType<DealerHooks['callMeta']>;
     try {
-      r = this.hooks.callMeta(caller, procedure, args ?? [], kwargs ?? {});
+      r = this.hooks.callMeta(caller, procedure, payload.args ?? [], payload.kwargs ?? {});
     } catch (e) {
-      caller.send([MSG.ERROR, MSG.CALL, request, {}, WAMP_ERRORS.INVALID_ARGUMENT, [e instanceof Error ? e.message : String(e)]]);
+      sendError(caller, MSG.CALL, request, WAMP_ERRORS.INVALID_ARGUMENT, e instanceof Error ? e.message : String(e));
       return;
     }
     if (r === undefined) {
-      caller.send([MSG.ERROR, MSG.CALL, request, {}, WAMP_ERRORS.NO_SUCH_PROCEDURE, [`no callee registered for procedure <${procedure}>`]]);
+      sendError(caller, MSG.CALL, request, WAMP_ERRORS.NO_SUCH_PROCEDURE, `no callee registered for procedure <${procedure}>`);
     } else if (r.error !== undefined) {
-      caller.send(withPayload([MSG.ERROR, MSG.CALL, request, {}, r.error], r.args, r.kwargs));
+      caller.send([MSG.ERROR, MSG.CALL, request, {}, r.error], Payload.of(r.args, r.kwargs));
     } else {
-      caller.send(withPayload([MSG.RESULT, request, {}], r.args, r.kwargs));
+      caller.send([MSG.RESULT, request, {}], Payload.of(r.args, r.kwargs));
     }
   }
 
@@ -275,11 +261,11 @@ export class Dealer {
     if (inv.caller.callsAsCaller.get(inv.callerRequest) !== inv) return;
     this.finish(inv);
     this.interrupt(inv, 'killnowait', WAMP_ERRORS.TIMEOUT);
-    if (inv.caller.isOpen) inv.caller.send([MSG.ERROR, MSG.CALL, inv.callerRequest, {}, WAMP_ERRORS.TIMEOUT, [`call timed out after ${timeoutMs} ms`]]);
+    if (inv.caller.isOpen) sendError(inv.caller, MSG.CALL, inv.callerRequest, WAMP_ERRORS.TIMEOUT, `call timed out after ${timeoutMs} ms`);
   }
 
   /** YIELD from a callee: RESULT (progressive or final) to the caller. Unknown IDs (late answers) are dropped. */
-  yield(callee: Session, invocationId: number, options: Dict, args: unknown[] | undefined, kwargs: Dict | undefined, special: boolean, rawText?: string, relay?: RelayPayload): void {
+  yield(callee: Session, invocationId: number, options: Dict, payload: Payload): void {
     const inv = callee.invocations.get(invocationId);
     if (inv === undefined) return;
     const caller = inv.caller;
@@ -288,29 +274,17 @@ export class Dealer {
       if (!inv.shouldReceiveProgress) return;
     } else this.answered(inv);
     if (!caller.isOpen) return;
-    const tail = caller.peer.codec?.isJson === true ? relayTail(relay, rawText, args, kwargs, 2) : undefined;
-    if (tail !== undefined) {
-      caller.sendRelay(undefined, special, (isProgress ? `[50,${inv.callerRequest},{"progress":true}` : `[50,${inv.callerRequest},{}`) + tail);
-      return;
-    }
-    if (relay !== undefined) ({ args, kwargs, special } = relay.decode());
-    caller.sendRelay(withPayload([MSG.RESULT, inv.callerRequest, isProgress ? { progress: true } : {}], args, kwargs), special, undefined);
+    caller.send([MSG.RESULT, inv.callerRequest, isProgress ? PROGRESS_DETAILS : NO_DETAILS], payload);
   }
 
-  /** ERROR from a callee for an INVOCATION: relayed to the caller with its URI, args and kwargs. */
-  calleeError(callee: Session, invocationId: number, error: string, args: unknown[] | undefined, kwargs: Dict | undefined, special: boolean, rawText?: string, relay?: RelayPayload): void {
+  /** ERROR from a callee for an INVOCATION: relayed to the caller with its URI, args and kwargs (not its details). */
+  calleeError(callee: Session, invocationId: number, _details: Dict, error: string, payload: Payload): void {
     const inv = callee.invocations.get(invocationId);
     if (inv === undefined) return;
     this.answered(inv);
     const caller = inv.caller;
     if (!caller.isOpen) return;
-    const tail = caller.peer.codec?.isJson === true ? relayTail(relay, rawText, args, kwargs, 4) : undefined;
-    if (tail !== undefined) {
-      caller.sendRelay(undefined, special, `[8,48,${inv.callerRequest},{},${JSON.stringify(error)}${tail}`);
-      return;
-    }
-    if (relay !== undefined) ({ args, kwargs, special } = relay.decode());
-    caller.sendRelay(withPayload([MSG.ERROR, MSG.CALL, inv.callerRequest, {}, error], args, kwargs), special, undefined);
+    caller.send([MSG.ERROR, MSG.CALL, inv.callerRequest, NO_DETAILS, error], payload);
   }
 
   /**
@@ -333,14 +307,14 @@ export class Dealer {
     }
     this.finish(inv);
     if (mode === 'killnowait') this.interrupt(inv, 'killnowait');
-    caller.send([MSG.ERROR, MSG.CALL, request, {}, WAMP_ERRORS.CANCELED, [`call canceled (mode ${mode})`]]);
+    sendError(caller, MSG.CALL, request, WAMP_ERRORS.CANCELED, `call canceled (mode ${mode})`);
   }
 
   /** A leaving session: its registrations go, its pending calls as callee fail, its calls as caller are interrupted. */
   detach(session: Session): void {
     for (const inv of [...session.invocations.values()]) {
       this.finish(inv);
-      if (inv.caller.isOpen) inv.caller.send([MSG.ERROR, MSG.CALL, inv.callerRequest, {}, WAMP_ERRORS.CANCELED, ['callee disconnected from in-flight request']]);
+      if (inv.caller.isOpen) sendError(inv.caller, MSG.CALL, inv.callerRequest, WAMP_ERRORS.CANCELED, 'callee disconnected from in-flight request');
     }
     for (const inv of [...session.callsAsCaller.values()]) {
       this.finish(inv);

@@ -5,18 +5,38 @@
  * crossbar's `{"error": text, "args": [], "kwargs": {}}` with a 4xx status (http-endpoint.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpEndpoint, refuse, sendJson, type HttpCaller, type HttpEndpointOptions } from './http-endpoint.js';
+import { encodeJson } from '../wamp/json-codec.js';
+import { HttpEndpoint, refuse, sendJsonText, type HttpCaller, type HttpEndpointOptions } from './http-endpoint.js';
+import { readMessage } from './inbound.js';
 import { MSG, isDict, type Dict } from './messages.js';
+import type { Payload } from './payload.js';
 import type { Router } from './router.js';
 
-/** crossbar's caller: one plain value → `{args: [v]}`; several or keyword results → args/kwargs when non-empty. */
-function resultBody(args: unknown[] | undefined, kwargs: Dict | undefined): Dict {
+/**
+ * The reply body of a RESULT, as crossbar's caller shapes it: one plain value → `{"args": [v]}`;
+ * several or keyword results → args/kwargs when non-empty. Written from the payload's own JSON
+ * text when it has it (a JSON callee's YIELD is never decoded on the way), else encoded.
+ */
+function resultBody(payload: Payload): string {
+  const texts = payload.texts();
+  if (texts !== undefined) {
+    if (texts.kwargs === undefined) return `{"args":${texts.args ?? '[null]'}}`;
+    return texts.isArgsEmpty ? `{"kwargs":${texts.kwargs}}` : `{"args":${texts.args!},"kwargs":${texts.kwargs}}`;
+  }
+  const { args, kwargs } = payload;
   const hasKwargs = kwargs !== undefined && Object.keys(kwargs).length > 0;
-  if (!hasKwargs && (args === undefined || args.length <= 1)) return { args: [args?.[0] ?? null] };
+  if (!hasKwargs && (args === undefined || args.length <= 1)) return encodeJson({ args: [args?.[0] ?? null] }, payload.special);
   const body: Dict = {};
   if (args !== undefined && args.length > 0) body['args'] = args;
   if (hasKwargs) body['kwargs'] = kwargs;
-  return body;
+  return encodeJson(body, payload.special);
+}
+
+/** The reply body of an ERROR: `{"error": uri, "args": [...], "kwargs": {...}}`. */
+function errorBody(error: string, payload: Payload): string {
+  const texts = payload.texts();
+  if (texts !== undefined) return `{"error":${JSON.stringify(error)},"args":${texts.args ?? '[]'},"kwargs":${texts.kwargs ?? '{}'}}`;
+  return encodeJson({ error, args: payload.args ?? [], kwargs: payload.kwargs ?? {} }, payload.special);
 }
 
 export class HttpCallBridge extends HttpEndpoint {
@@ -42,13 +62,12 @@ export class HttpCallBridge extends HttpEndpoint {
     // an HTTP client that goes away cancels its call
     res.on('close', () => {
       if (!isAnswered && caller.peer.pending.delete(request)) {
-        this.router.handleMessage(caller.session, [MSG.CANCEL, request, { mode: 'killnowait' }], false);
+        this.router.handleMessage(caller.session, readMessage([MSG.CANCEL, request, { mode: 'killnowait' }], false));
       }
     });
-    this.dispatch(caller, request, msg, special, res, (reply) => {
+    this.dispatch(caller, request, msg, special, res, (head, payload) => {
       isAnswered = true;
-      if (reply[0] === MSG.RESULT) sendJson(res, 200, resultBody(reply[3] as unknown[] | undefined, reply[4] as Dict | undefined));
-      else sendJson(res, 200, { error: reply[4], args: (reply[5] as unknown[] | undefined) ?? [], kwargs: (reply[6] as Dict | undefined) ?? {} });
+      sendJsonText(res, 200, head[0] === MSG.RESULT ? resultBody(payload) : errorBody(head[4] as string, payload));
     });
   }
 }

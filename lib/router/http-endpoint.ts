@@ -12,7 +12,9 @@ import type { Logger } from '../log.js';
 import { safeEqual } from './auth.js';
 import type { RouterConfig } from './config.js';
 import { SequentialIds } from './ids.js';
+import { readMessage } from './inbound.js';
 import { MSG, isDict, type Dict } from './messages.js';
+import { Payload } from './payload.js';
 import type { Router } from './router.js';
 import type { Peer, Session } from './session.js';
 import type { WebGuard } from './web-guard.js';
@@ -24,7 +26,8 @@ const PREFLIGHT_HEADERS = {
   'access-control-max-age': '86400',
 };
 
-type Answer = (msg: unknown[]) => void;
+/** A reply to a request: the message's head (RESULT, ERROR or PUBLISHED) and its payload. */
+type Answer = (head: readonly unknown[], payload: Payload) => void;
 
 /** The in-process peer of an HTTP service's session: answers (RESULT, ERROR, PUBLISHED) go to the waiting request. */
 export class HttpPeer implements Peer {
@@ -40,26 +43,31 @@ export class HttpPeer implements Peer {
     throw new Error('an HTTP service peer takes unencoded messages');
   }
 
-  deliver(msg: unknown[]): void {
-    const type = msg[0];
+  deliver(head: readonly unknown[], payload: Payload): void {
+    const type = head[0];
     if (type !== MSG.RESULT && type !== MSG.ERROR && type !== MSG.PUBLISHED) return;
-    const request = (type === MSG.ERROR ? msg[2] : msg[1]) as number;
+    const request = (type === MSG.ERROR ? head[2] : head[1]) as number;
     const answer = this.pending.get(request);
     if (answer === undefined) return;
-    if (type === MSG.RESULT && isDict(msg[2]) && msg[2]['progress'] === true) return;
+    if (type === MSG.RESULT && isDict(head[2]) && head[2]['progress'] === true) return;
     this.pending.delete(request);
-    answer(msg);
+    answer(head, payload);
   }
 
   close(): void {
-    for (const answer of this.pending.values()) answer([MSG.ERROR, MSG.CALL, 0, {}, 'wamp.close.system_shutdown', ['the router is shutting down']]);
+    const shutdown = Payload.of(['the router is shutting down']);
+    for (const answer of this.pending.values()) answer([MSG.ERROR, MSG.CALL, 0, {}, 'wamp.close.system_shutdown'], shutdown);
     this.pending.clear();
   }
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  sendJsonText(res, status, encodeJson(body));
+}
+
+/** A reply body that is already JSON text. */
+export function sendJsonText(res: ServerResponse, status: number, text: string): void {
   if (res.headersSent || res.destroyed) return;
-  const text = encodeJson(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
@@ -209,14 +217,14 @@ export abstract class HttpEndpoint {
   }
 
   /** Hands one message of the request to the router; `answer` gets the reply (http-endpoint's HttpPeer). */
-  protected dispatch({ peer, session }: HttpCaller, request: number, msg: unknown[], special: boolean, res: ServerResponse, answer: (msg: unknown[]) => void): boolean {
+  protected dispatch({ peer, session }: HttpCaller, request: number, msg: unknown[], special: boolean, res: ServerResponse, answer: Answer): boolean {
     if (!session.isOpen) {
       sendJson(res, 500, { error: WAMP_ERRORS.RUNTIME_ERROR, args: ['the router is shutting down'], kwargs: {} });
       return false;
     }
     peer.pending.set(request, answer);
     try {
-      this.router.handleMessage(session, msg, special);
+      this.router.handleMessage(session, readMessage(msg, special));
       return true;
     } catch (e) {
       this.logger.error({ err: e, path: this.path }, 'http service request failed');

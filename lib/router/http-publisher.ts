@@ -68,10 +68,10 @@ export class HttpPublisher extends HttpEndpoint {
     if (args.length > 0 || Object.keys(kwargs).length > 0) msg.push(args);
     if (Object.keys(kwargs).length > 0) msg.push(kwargs);
     res.on('close', () => caller.peer.pending.delete(request));
-    this.dispatch(caller, request, msg, special, res, (reply) => {
-      if (reply[0] === MSG.PUBLISHED) return sendJson(res, 200, { id: reply[2] });
-      const error = reply[4] as string;
-      sendJson(res, error === WAMP_ERRORS.NOT_AUTHORIZED ? 403 : 400, { error, args: (reply[5] as unknown[] | undefined) ?? [], kwargs: (reply[6] as Dict | undefined) ?? {} });
+    this.dispatch(caller, request, msg, special, res, (head, payload) => {
+      if (head[0] === MSG.PUBLISHED) return sendJson(res, 200, { id: head[2] });
+      const error = head[4] as string;
+      sendJson(res, error === WAMP_ERRORS.NOT_AUTHORIZED ? 403 : 400, { error, args: payload.args ?? [], kwargs: payload.kwargs ?? {} });
     });
   }
 

@@ -5,6 +5,7 @@ import type { RealmConfig, Role as RoleConfig } from './config.js';
 import { Dealer, type Registration } from './dealer.js';
 import type { Dict } from './messages.js';
 import { callMetaProcedure } from './meta.js';
+import { Payload } from './payload.js';
 import type { Session } from './session.js';
 import type { RouterCounters } from './router-metrics.js';
 
@@ -89,7 +90,7 @@ export class Realm {
   private metaEvent(topic: string, aboutUri: string, args: () => unknown[], kwargs?: Dict): void {
     if (aboutUri.startsWith('wamp.')) return;
     if (!this.broker.hasSubscribers(topic)) return;
-    this.broker.publish(undefined, 0, {}, topic, args(), kwargs, false);
+    this.broker.publish(undefined, 0, {}, topic, Payload.of(args(), kwargs));
   }
 }
 

@@ -1,154 +1,20 @@
 /**
  * Head-only decoding of the JSON messages the router relays: PUBLISH, CALL, YIELD, and ERROR for
- * an INVOCATION. The router reads only the head (type, request ID, options, URI) and relays the
- * payload text (`,[args],{kwargs}]`) as it came. The payload is still checked to be strict JSON
- * (RFC 8259, the grammar JSON.parse accepts) with Arguments a list and ArgumentsKw a dict, so a
- * receiver never gets a frame it cannot parse; it is just not turned into objects.
+ * an INVOCATION. The head (type, request ID, options, URI) is read into values; the payload text
+ * (`,[args],{kwargs}]`) is checked to be strict JSON (json-scan.ts) with Arguments a list and
+ * ArgumentsKw a dict, and kept as text in the message's Payload, so a receiver never gets a
+ * frame it cannot parse and the arguments are not turned into objects on the way through.
  *
  * Anything unusual (another message type, an ID that is not a plain integer, an empty args list
  * or kwargs dict the router must drop, invalid JSON anywhere) returns undefined and the message
  * takes the full decoding path, which produces the exact protocol error.
  */
 import { deepFreeze } from '../site-config/deep-freeze.js';
-import { decodeJson } from '../wamp/json-codec.js';
+import { isDigit, isEmptyContainer, skipJsonValue, skipString, skipWs as ws } from '../wamp/json-scan.js';
 import { MAX_ID } from './ids.js';
-import { MSG, isCanonicalPayload, payloadTail, type Dict } from './messages.js';
-
-const MAX_DEPTH = 200;
-
-/** The payload of a head-decoded message: its text for JSON receivers, its values on demand. */
-export class RelayPayload {
-  private values: { args: unknown[] | undefined; kwargs: Dict | undefined; special: boolean } | undefined;
-
-  constructor(
-    /** the whole message text */
-    readonly text: string,
-    /** the text after the head: `]`, `,[args]]` or `,[args],{kwargs}]`, never an empty args or kwargs */
-    readonly tail: string,
-    /** index of Arguments in the message */
-    private readonly at: number,
-  ) {}
-
-  /** The decoded args and kwargs (for receivers that are not JSON, and for the router's own procedures). */
-  decode(): { args: unknown[] | undefined; kwargs: Dict | undefined; special: boolean } {
-    if (this.values === undefined) {
-      const flags = { special: false };
-      const m = decodeJson(this.text, flags) as unknown[];
-      this.values = { args: m[this.at] as unknown[] | undefined, kwargs: m[this.at + 1] as Dict | undefined, special: flags.special };
-    }
-    return this.values;
-  }
-}
-
-export interface RelayHead {
-  /** the head: `[type, request, options, uri]` (PUBLISH, CALL), `[70, request, options]`, `[8, 68, request, details, uri]` */
-  m: unknown[];
-  payload: RelayPayload;
-}
-
-function ws(t: string, i: number): number {
-  for (;;) {
-    const c = t.charCodeAt(i);
-    if (c === 32 || c === 10 || c === 13 || c === 9) i++;
-    else return i;
-  }
-}
-
-function isHex(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
-}
-
-/** Index past the JSON string at `i` (its opening quote), or -1 if it is not a valid one. */
-function skipString(t: string, i: number): number {
-  const n = t.length;
-  let j = i + 1;
-  while (j < n) {
-    const c = t.charCodeAt(j);
-    if (c === 34) return j + 1;
-    if (c < 32) return -1;
-    if (c === 92) {
-      const d = t.charCodeAt(j + 1);
-      if (d === 34 || d === 92 || d === 47 || d === 98 || d === 102 || d === 110 || d === 114 || d === 116) j += 2;
-      else if (d === 117 && isHex(t.charCodeAt(j + 2)) && isHex(t.charCodeAt(j + 3)) && isHex(t.charCodeAt(j + 4)) && isHex(t.charCodeAt(j + 5))) j += 6;
-      else return -1;
-    } else j++;
-  }
-  return -1;
-}
-
-function isDigit(c: number): boolean {
-  return c >= 48 && c <= 57;
-}
-
-/** Index past the JSON number at `i`, or -1. */
-function skipNumber(t: string, i: number): number {
-  let j = i;
-  if (t.charCodeAt(j) === 45) j++;
-  const c = t.charCodeAt(j);
-  if (c === 48) j++;
-  else if (c >= 49 && c <= 57) {
-    j++;
-    while (isDigit(t.charCodeAt(j))) j++;
-  } else return -1;
-  if (t.charCodeAt(j) === 46) {
-    j++;
-    if (!isDigit(t.charCodeAt(j))) return -1;
-    while (isDigit(t.charCodeAt(j))) j++;
-  }
-  const e = t.charCodeAt(j);
-  if (e === 101 || e === 69) {
-    j++;
-    const s = t.charCodeAt(j);
-    if (s === 43 || s === 45) j++;
-    if (!isDigit(t.charCodeAt(j))) return -1;
-    while (isDigit(t.charCodeAt(j))) j++;
-  }
-  return j;
-}
-
-/** Index past the JSON value at `i` (no leading whitespace), or -1 if it is not valid JSON. */
-export function skipJsonValue(t: string, i: number, depth = 0): number {
-  const c = t.charCodeAt(i);
-  if (c === 34) return skipString(t, i);
-  if (c === 91) {
-    if (depth >= MAX_DEPTH) return -1;
-    i = ws(t, i + 1);
-    if (t.charCodeAt(i) === 93) return i + 1;
-    for (;;) {
-      i = skipJsonValue(t, i, depth + 1);
-      if (i < 0) return -1;
-      i = ws(t, i);
-      const d = t.charCodeAt(i);
-      if (d === 93) return i + 1;
-      if (d !== 44) return -1;
-      i = ws(t, i + 1);
-    }
-  }
-  if (c === 123) {
-    if (depth >= MAX_DEPTH) return -1;
-    i = ws(t, i + 1);
-    if (t.charCodeAt(i) === 125) return i + 1;
-    for (;;) {
-      if (t.charCodeAt(i) !== 34) return -1;
-      i = skipString(t, i);
-      if (i < 0) return -1;
-      i = ws(t, i);
-      if (t.charCodeAt(i) !== 58) return -1;
-      i = skipJsonValue(t, ws(t, i + 1), depth + 1);
-      if (i < 0) return -1;
-      i = ws(t, i);
-      const d = t.charCodeAt(i);
-      if (d === 125) return i + 1;
-      if (d !== 44) return -1;
-      i = ws(t, i + 1);
-    }
-  }
-  if (c === 116) return t.startsWith('true', i) ? i + 4 : -1;
-  if (c === 102) return t.startsWith('false', i) ? i + 5 : -1;
-  if (c === 110) return t.startsWith('null', i) ? i + 4 : -1;
-  if (c === 45 || isDigit(c)) return skipNumber(t, i);
-  return -1;
-}
+import type { Inbound } from './inbound.js';
+import { MSG, type Dict } from './messages.js';
+import { Payload } from './payload.js';
 
 /** Parse position shared by the steps of one decode (single-threaded, never re-entered). */
 let pos = 0;
@@ -239,13 +105,13 @@ function isCanonicalPayloadText(t: string): boolean {
     if (t.charCodeAt(i) !== 91) return false;
     const argsEnd = skipJsonValue(t, i);
     if (argsEnd < 0) return false;
-    const isArgsEmpty = ws(t, i + 1) === argsEnd - 1;
+    const isArgsEmpty = isEmptyContainer(t, i, argsEnd);
     i = ws(t, argsEnd);
     if (t.charCodeAt(i) === 44) {
       i = ws(t, i + 1);
       if (t.charCodeAt(i) !== 123) return false;
       const kwEnd = skipJsonValue(t, i);
-      if (kwEnd < 0 || ws(t, i + 1) === kwEnd - 1) return false;
+      if (kwEnd < 0 || isEmptyContainer(t, i, kwEnd)) return false;
       i = ws(t, kwEnd);
     } else if (isArgsEmpty) return false;
   }
@@ -254,7 +120,7 @@ function isCanonicalPayloadText(t: string): boolean {
 }
 
 /** The head of a relayed JSON message, or undefined when it must take the full decoding path. */
-export function decodeRelayHead(t: string): RelayHead | undefined {
+export function decodeRelayHead(t: string): Inbound | undefined {
   pos = ws(t, 0);
   if (t.charCodeAt(pos) !== 91) return undefined;
   pos = ws(t, pos + 1);
@@ -291,15 +157,6 @@ export function decodeRelayHead(t: string): RelayHead | undefined {
   }
   const tailAt = pos;
   if (!isCanonicalPayloadText(t)) return undefined;
-  return { m, payload: new RelayPayload(t, t.slice(tailAt), at) };
+  return { type, m, payload: Payload.ofRelayed(t, t.slice(tailAt), at) };
 }
 
-/**
- * The payload text to send a JSON receiver after the head the router writes: the head-decoded
- * message's own, else (fully decoded JSON, `rawText`) the text after element `afterElement` when
- * the payload needs no change; undefined when the payload must be encoded from its values.
- */
-export function relayTail(relay: RelayPayload | undefined, rawText: string | undefined, args: unknown[] | undefined, kwargs: Dict | undefined, afterElement: number): string | undefined {
-  if (relay !== undefined) return relay.tail;
-  return rawText !== undefined && isCanonicalPayload(args, kwargs) ? payloadTail(rawText, afterElement) : undefined;
-}

@@ -52,17 +52,6 @@ export class RouterCounters {
   }
 }
 
-/** The type of a message given as JSON text (`[36,...`). */
-export function typeOfText(text: string): number {
-  let n = 0;
-  for (let i = 1; i < 5; i++) {
-    const c = text.charCodeAt(i) - 48;
-    if (c < 0 || c > 9) break;
-    n = n * 10 + c;
-  }
-  return n;
-}
-
 /** Registers the router's metrics (names `ocs_router_*`) in `registry`, read from `router` and `counters` at scrape. */
 export function registerRouterMetrics(registry: Registry, router: Router, counters: RouterCounters): void {
   const registers = [registry];

@@ -1,8 +1,8 @@
 /**
  * The router core: the session state machine (HELLO / CHALLENGE / AUTHENTICATE / WELCOME /
  * GOODBYE / ABORT) and the dispatch of established sessions' messages to their realm's broker
- * and dealer. Transport-agnostic: a transport opens sessions with a Peer and feeds decoded
- * messages in.
+ * and dealer. Transport-agnostic: a transport opens sessions with a Peer and feeds messages in
+ * (inbound.ts), each with its arguments as one Payload.
  */
 import { RouterCounters } from './router-metrics.js';
 import type { Logger } from '../log.js';
@@ -10,9 +10,9 @@ import { beginAuthentication, type AuthIdentity, type AuthOutcome } from './auth
 import { TRUSTED_AUTHORIZER, type Authorizer } from './authorizer.js';
 import type { RouterConfig } from './config.js';
 import { uniqueRandomId } from './ids.js';
-import { CLOSE, MSG, ProtocolViolation, isDict, messageName, validateMessage, type Dict } from './messages.js';
+import { CLOSE, MSG, ProtocolViolation, isDict, messageName, type Dict } from './messages.js';
 import { Realm } from './realm.js';
-import type { RelayHead } from './relay-head.js';
+import type { Inbound } from './inbound.js';
 import { Session, type Peer } from './session.js';
 import { WAMP_ERRORS } from '../errors.js';
 
@@ -100,15 +100,13 @@ export class Router {
     return session;
   }
 
-  /** One decoded message from a session's transport. Any failure aborts that session only. */
-  handleMessage(session: Session, msg: unknown, special: boolean, rawText?: string): void {
+  /** One message from a session's transport (inbound.ts). Any failure aborts that session only. */
+  handleMessage(session: Session, msg: Inbound): void {
     if (session.state === 'closed') return;
+    this.counters.countIn(msg.type);
     try {
-      const type = validateMessage(msg);
-      this.counters.countIn(type);
-      const m = msg as unknown[];
-      if (session.state === 'established') this.handleEstablished(session, type, m, special, rawText);
-      else this.handleHandshake(session, type, m);
+      if (session.state === 'established') this.handleEstablished(session, msg);
+      else this.handleHandshake(session, msg.type, msg.m);
     } catch (e) {
       this.handlerFailed(session, e);
     }
@@ -126,55 +124,26 @@ export class Router {
     }
   }
 
-  /**
-   * A relayed message decoded head-only (relay-head.ts) from an established session (the
-   * transport checks): PUBLISH, CALL, YIELD or ERROR for an INVOCATION, its payload kept as text.
-   */
-  handleRelay(session: Session, head: RelayHead): void {
-    const m = head.m;
-    this.counters.countIn(m[0] as number);
-    const payload = head.payload;
-    const realm = session.realm!;
-    try {
-      switch (m[0]) {
-        case MSG.PUBLISH:
-          realm.broker.publish(session, m[1] as number, m[2] as Dict, m[3] as string, undefined, undefined, false, undefined, payload);
-          return;
-        case MSG.CALL:
-          realm.dealer.call(session, m[1] as number, m[2] as Dict, m[3] as string, undefined, undefined, false, undefined, payload);
-          return;
-        case MSG.YIELD:
-          realm.dealer.yield(session, m[1] as number, m[2] as Dict, undefined, undefined, false, undefined, payload);
-          return;
-        default:
-          realm.dealer.calleeError(session, m[2] as number, m[4] as string, undefined, undefined, false, undefined, payload);
-      }
-    } catch (e) {
-      this.handlerFailed(session, e);
-    }
-  }
-
   /** A frame that could not be decoded, or a message that breaks the protocol. */
   protocolViolation(session: Session, message: string): void {
     this.abort(session, WAMP_ERRORS.PROTOCOL_VIOLATION, message, CLOSE_PROTOCOL_ERROR);
   }
 
-  /** `rawText`: the message's JSON text when it came as JSON (payloads are relayed from it). */
-  private handleEstablished(session: Session, type: number, m: unknown[], special: boolean, rawText: string | undefined): void {
+  private handleEstablished(session: Session, { type, m, payload }: Inbound): void {
     const realm = session.realm!;
     switch (type) {
       case MSG.PUBLISH:
-        realm.broker.publish(session, m[1] as number, m[2] as Dict, m[3] as string, m[4] as unknown[] | undefined, m[5] as Dict | undefined, special, rawText);
+        realm.broker.publish(session, m[1] as number, m[2] as Dict, m[3] as string, payload);
         return;
       case MSG.CALL:
-        realm.dealer.call(session, m[1] as number, m[2] as Dict, m[3] as string, m[4] as unknown[] | undefined, m[5] as Dict | undefined, special, rawText);
+        realm.dealer.call(session, m[1] as number, m[2] as Dict, m[3] as string, payload);
         return;
       case MSG.YIELD:
-        realm.dealer.yield(session, m[1] as number, m[2] as Dict, m[3] as unknown[] | undefined, m[4] as Dict | undefined, special, rawText);
+        realm.dealer.yield(session, m[1] as number, m[2] as Dict, payload);
         return;
       case MSG.ERROR:
         if (m[1] !== MSG.INVOCATION) throw new ProtocolViolation(`ERROR for ${messageName(m[1] as number)} is not accepted from a client`);
-        realm.dealer.calleeError(session, m[2] as number, m[4] as string, m[5] as unknown[] | undefined, m[6] as Dict | undefined, special, rawText);
+        realm.dealer.calleeError(session, m[2] as number, m[3] as Dict, m[4] as string, payload);
         return;
       case MSG.SUBSCRIBE:
         realm.broker.subscribe(session, m[1] as number, m[2] as Dict, m[3] as string);
@@ -205,7 +174,7 @@ export class Router {
     }
   }
 
-  private handleHandshake(session: Session, type: number, m: unknown[]): void {
+  private handleHandshake(session: Session, type: number, m: readonly unknown[]): void {
     if (session.state === 'closing') {
       // router-initiated GOODBYE: wait for the answer, ignore the rest
       if (type === MSG.GOODBYE || type === MSG.ABORT) {

@@ -1,13 +1,14 @@
-import { encodeJson } from '../wamp/json-codec.js';
+import { encodeJson, encodeJsonHead } from '../wamp/json-codec.js';
 import type { FrameCodec } from '../wamp/frame-codecs.js';
 import type { AuthIdentity } from './auth.js';
 import type { Authorizer } from './authorizer.js';
 import { SequentialIds } from './ids.js';
-import type { Dict } from './messages.js';
+import { MSG, type Dict } from './messages.js';
 import type { Realm } from './realm.js';
 import type { Invocation, Registration } from './dealer.js';
 import type { Subscription } from './broker.js';
-import { typeOfText, type RouterCounters } from './router-metrics.js';
+import { Payload } from './payload.js';
+import type { RouterCounters } from './router-metrics.js';
 
 /** The transport end of a session: a WebSocket, or an in-process peer (the HTTP bridge). */
 export interface Peer {
@@ -17,12 +18,37 @@ export interface Peer {
   write(frame: Buffer): void;
   /** Sends one message given as its JSON text, framed for the peer's JSON codec (optional: else `write`). */
   writeJsonText?(text: string): void;
-  /** Hands one message over unencoded (in-process peers). */
-  deliver(msg: unknown[]): void;
+  /** Hands one message over unencoded (in-process peers): its head and its payload. */
+  deliver(head: readonly unknown[], payload: Payload): void;
   /** Closes the transport; `reason` is for the WebSocket close frame. */
   close(code: number, reason: string): void;
   /** `transport` in session details (type, protocol, peer address). */
   readonly transportDetails: Dict;
+}
+
+/** One message's frames for its many receivers: by serializer (FrameCodec.index), and the message as values. */
+export class SharedFrames {
+  readonly frames: (Buffer | string | undefined)[] = [undefined, undefined, undefined, undefined];
+  message: unknown[] | undefined;
+}
+
+/** The frame of `head` + `payload` for `codec`: JSON text (for the peer to frame) or an encoded frame. */
+function encodeFrame(codec: FrameCodec, head: unknown[], payload: Payload, shared: SharedFrames | undefined): Buffer | string {
+  if (codec.isJson) {
+    const tail = payload.jsonTail;
+    if (tail !== undefined) return encodeJsonHead(head) + tail;
+  }
+  let msg = shared?.message;
+  if (msg === undefined) {
+    msg = payload.message(head);
+    if (shared !== undefined) shared.message = msg;
+  }
+  return codec.isJson ? encodeJson(msg, payload.special) : codec.encode(msg, payload.special);
+}
+
+/** Sends ERROR for a request of type `requestType`, with `text` as its one argument. */
+export function sendError(session: Session, requestType: number, request: number, error: string, text?: string): void {
+  session.send([MSG.ERROR, requestType, request, {}, error], text === undefined ? Payload.NONE : Payload.of([text]));
 }
 
 export type SessionState = 'new' | 'challenging' | 'established' | 'closing' | 'closed';
@@ -63,51 +89,24 @@ export class Session {
     return this.state === 'established';
   }
 
-  /** Encodes and sends one message. `special` is the codec hint (payload holds WampFloat/bytes). */
-  send(msg: unknown[], special = false): void {
-    this.counters.countOut(msg[0] as number);
-    const peer = this.peer;
-    const codec = peer.codec;
-    if (codec === undefined) peer.deliver(msg);
-    else if (codec.isJson && peer.writeJsonText !== undefined) peer.writeJsonText(encodeJson(msg, special));
-    else peer.write(codec.encode(msg, special));
-  }
-
   /**
-   * Sends a relayed message. `jsonText`, when given, is the message as JSON text built from the
-   * sender's own payload text: JSON receivers get it without re-encoding the payload; `msg`
-   * may then be undefined (the caller only passes text to a JSON receiver).
+   * Sends one message: `head` (its type a MSG constant) followed by `payload`. A JSON receiver
+   * gets the head encoded and the payload's own text when it has one; any other receiver the
+   * message encoded from its values; an in-process peer both unencoded. `shared` caches the
+   * frame per serializer for the next receiver of the same message (a publication).
    */
-  sendRelay(msg: unknown[] | undefined, special: boolean, jsonText: string | undefined): void {
-    this.counters.countOut(msg !== undefined ? (msg[0] as number) : typeOfText(jsonText!));
-    const peer = this.peer;
-    const codec = peer.codec;
-    if (codec === undefined) peer.deliver(msg!);
-    else if (codec.isJson) {
-      const text = jsonText ?? encodeJson(msg!, special);
-      if (peer.writeJsonText !== undefined) peer.writeJsonText(text);
-      else peer.write(codec.frameFromJsonText(text));
-    } else peer.write(codec.encode(msg!, special));
-  }
-
-  /**
-   * Sends a message shared by many receivers: encoded at most once per serializer, the frame
-   * (or for JSON codecs the text) kept in `frames` (indexed by codec.index) for the next
-   * receiver. `jsonText` as in sendRelay; `msg` may be undefined only when a JSON receiver has
-   * `jsonText`.
-   */
-  sendShared(msg: unknown[] | undefined, special: boolean, frames: (Buffer | string | undefined)[], jsonText?: string): void {
-    this.counters.countOut(msg !== undefined ? (msg[0] as number) : typeOfText(jsonText!));
+  send(head: unknown[], payload: Payload = Payload.NONE, shared?: SharedFrames): void {
+    this.counters.countOut(head[0] as number);
     const peer = this.peer;
     const codec = peer.codec;
     if (codec === undefined) {
-      peer.deliver(msg!);
+      peer.deliver(head, payload);
       return;
     }
-    let frame = frames[codec.index];
+    let frame = shared?.frames[codec.index];
     if (frame === undefined) {
-      frame = codec.isJson ? (jsonText ?? encodeJson(msg!, special)) : codec.encode(msg!, special);
-      frames[codec.index] = frame;
+      frame = encodeFrame(codec, head, payload, shared);
+      if (shared !== undefined) shared.frames[codec.index] = frame;
     }
     if (typeof frame !== 'string') peer.write(frame);
     else if (peer.writeJsonText !== undefined) peer.writeJsonText(frame);

@@ -1,6 +1,6 @@
 /**
  * The WebSocket transport: `ws` on the router's http.Server at `/ws`, subprotocol negotiation,
- * frame size limit, per-connection backpressure, and frames in → messages to the router.
+ * frame size limit, per-connection backpressure, and frames in → messages (inbound.ts) to the router.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
@@ -12,6 +12,7 @@ import type { DecodeFlags } from '../wamp/codec-common.js';
 import type { Logger } from '../log.js';
 import type { RouterConfig } from './config.js';
 import type { Dict } from './messages.js';
+import { readMessage, type Inbound } from './inbound.js';
 import { decodeRelayHead } from './relay-head.js';
 import type { Router } from './router.js';
 import type { Peer } from './session.js';
@@ -331,9 +332,9 @@ export function createWebSocketTransport(router: Router, config: RouterConfig, l
       peer.hasActivity = true;
       counters.bytesIn += frame.length;
       if (isPlainJson && session.state === 'established') {
-        const head = decodeRelayHead(frame.toString('utf8'));
-        if (head !== undefined) {
-          router.handleRelay(session, head);
+        const msg = decodeRelayHead(frame.toString('utf8'));
+        if (msg !== undefined) {
+          router.handleMessage(session, msg);
           return;
         }
         // anything else: the full decoding below
@@ -348,7 +349,14 @@ export function createWebSocketTransport(router: Router, config: RouterConfig, l
       }
       for (let i = 0; i < messages.length; i++) {
         if (session.state === 'closed') return;
-        router.handleMessage(session, messages[i], flags.special, texts?.[i]);
+        let msg: Inbound;
+        try {
+          msg = readMessage(messages[i], flags.special, texts?.[i]);
+        } catch (e) {
+          router.protocolViolation(session, (e as Error).message);
+          return;
+        }
+        router.handleMessage(session, msg);
       }
     };
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {

@@ -384,3 +384,27 @@ export function encodeJson(v: unknown, special?: boolean): string {
   if (s === undefined) throw new CodecError('value cannot be encoded as JSON');
   return s;
 }
+
+/**
+ * A message's head as JSON text without its closing bracket (`[36,5,9,{}`), for a payload's own
+ * text (`]`, `,[args]]`, `,[args],{kwargs}]`) to complete. A head holds numbers, strings and
+ * dicts the router builds (no WampFloat, no binary data).
+ */
+export function encodeJsonHead(head: readonly unknown[]): string {
+  let out = '[';
+  for (let i = 0; i < head.length; i++) {
+    const v = head[i];
+    if (i > 0) out += ',';
+    if (typeof v === 'number') out += Number.isFinite(v) ? String(v) : 'null';
+    else if (typeof v === 'string') out += JSON.stringify(v);
+    else if (isEmptyObject(v)) out += '{}';
+    else out += encodeJson(v, false);
+  }
+  return out;
+}
+
+function isEmptyObject(v: unknown): boolean {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+  for (const _ in v) return false;
+  return true;
+}

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decodeRelayHead, skipJsonValue } from '../../../lib/router/relay-head.js';
+import { decodeRelayHead } from '../../../lib/router/relay-head.js';
+import { Payload } from '../../../lib/router/payload.js';
+import { skipJsonValue } from '../../../lib/wamp/json-scan.js';
 import { WampFloat } from '../../../lib/wamp/float.js';
 import { seededRandom } from '../../helpers/random.js';
 
@@ -52,21 +54,23 @@ describe('decodeRelayHead', () => {
   it('reads the head of PUBLISH, CALL, YIELD and ERROR and keeps the payload text', () => {
     const pub = decodeRelayHead('[16,7,{},"a.b",[1,[2,3]],{"k":null}]')!;
     expect(pub.m).toEqual([16, 7, {}, 'a.b']);
-    expect(pub.payload.tail).toBe(',[1,[2,3]],{"k":null}]');
-    expect(pub.payload.decode()).toEqual({ args: [1, [2, 3]], kwargs: { k: null }, special: false });
+    expect(pub.type).toBe(16);
+    expect(pub.payload.jsonTail).toBe(',[1,[2,3]],{"k":null}]');
+    expect([pub.payload.args, pub.payload.kwargs, pub.payload.special]).toEqual([[1, [2, 3]], { k: null }, false]);
 
     const call = decodeRelayHead(' [ 48 , 9007199254740991 , {"receive_progress":true} , "x\\u002ey" ] ')!;
     expect(call.m).toEqual([48, 9007199254740991, { receive_progress: true }, 'x.y']);
-    expect(call.payload.tail).toBe(' ] ');
-    expect(call.payload.decode()).toEqual({ args: undefined, kwargs: undefined, special: false });
+    expect(call.payload).toBe(Payload.NONE);
 
     const y = decodeRelayHead('[70,3,{"progress":true},[],{"a":1}]')!;
     expect(y.m).toEqual([70, 3, { progress: true }]);
-    expect(y.payload.tail).toBe(',[],{"a":1}]');
+    expect(y.payload.jsonTail).toBe(',[],{"a":1}]');
+    expect(y.payload.args).toEqual([]);
+    expect(y.payload.kwargs).toEqual({ a: 1 });
 
     const err = decodeRelayHead('[8,68,5,{},"app.error.x",["why"]]')!;
     expect(err.m).toEqual([8, 68, 5, {}, 'app.error.x']);
-    expect(err.payload.tail).toBe(',["why"]]');
+    expect(err.payload.jsonTail).toBe(',["why"]]');
   });
 
   it('parses a repeated options text once and hands out the same frozen dict', () => {
@@ -80,10 +84,11 @@ describe('decodeRelayHead', () => {
 
   it('decodes a float-marked payload on demand with its floats kept', () => {
     const h = decodeRelayHead('[16,1,{},"t",[1.0,2]]')!;
-    const v = h.payload.decode();
+    const v = h.payload;
     expect(v.special).toBe(true);
     expect(v.args![0]).toBeInstanceOf(WampFloat);
     expect(v.args![1]).toBe(2);
+    expect(v.jsonTail).toBe(',[1.0,2]]');
   });
 
   it('leaves everything else to the full decoder', () => {
