@@ -73,6 +73,47 @@ describe.each(SERIALIZERS)('router HTTP /call bridge with an autobahn-js %s call
   });
 });
 
+describe('router HTTP bridge reply path', () => {
+  let router: TestRouter;
+  beforeAll(async () => {
+    router = await startTestRouter();
+  });
+
+  const call = (procedure: string): Promise<string> =>
+    fetch(router.httpUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ procedure }) }).then((r) => r.text());
+
+  it("writes a JSON callee's reply text into the body as it came (never decoded and re-encoded)", async () => {
+    const raw = await RawSession.join(router.url, router.realm);
+    await raw.register('bridge.verbatim');
+    const cases: [string, string][] = [
+      // spacing and number spellings a decode + encode would change
+      [',[ {"b": 1E2,  "a": [0.50]} ]]', '{"args":[ {"b": 1E2,  "a": [0.50]} ]}'],
+      [',["x", 2],{"k" : "v"}]', '{"args":["x", 2],"kwargs":{"k" : "v"}}'],
+      [',[],{"only": true}]', '{"kwargs":{"only": true}}'],
+      [']', '{"args":[null]}'],
+    ];
+    for (const [tail, body] of cases) {
+      const answer = call('bridge.verbatim');
+      const inv = await raw.next((m) => m[0] === 68);
+      raw.sendText(`[70,${String(inv[1])},{}${tail}`);
+      expect(await answer, tail).toBe(body);
+    }
+    const answer = call('bridge.verbatim');
+    const inv = await raw.next((m) => m[0] === 68);
+    raw.sendText(`[8,68,${String(inv[1])},{},"app.error.bad",["why",  1E1]]`);
+    expect(await answer).toBe('{"error":"app.error.bad","args":["why",  1E1],"kwargs":{}}');
+  });
+
+  it('encodes the reply of a msgpack callee from its values', async () => {
+    const raw = await RawSession.join(router.url, router.realm, 'wamp.2.msgpack');
+    await raw.register('bridge.msgpack');
+    const answer = call('bridge.msgpack');
+    const inv = await raw.next((m) => m[0] === 68);
+    raw.send([70, inv[1], {}, [{ b: 100, a: [0.5] }], { k: 'v' }]);
+    expect(await answer).toBe('{"args":[{"b":100,"a":[0.5]}],"kwargs":{"k":"v"}}');
+  });
+});
+
 // autobahn.Result is not in the typed surface: a result with several args and kwargs
 const autobahn_Result = (autobahn as unknown as { Result: new (args: unknown[], kwargs: Record<string, unknown>) => unknown }).Result;
 
