@@ -106,7 +106,7 @@ export function registerRouterMetrics(registry: Registry, router: Router, counte
     registers,
     collect() {
       let n = 0;
-      for (const realm of router.realms.values()) for (const s of realm.sessions.values()) n += s.invocations.size;
+      for (const realm of router.realms.values()) for (const s of realm.sessions.values()) n += s.pendingInvocationCount;
       this.set(n);
     },
   });

@@ -67,13 +67,14 @@ export class Session {
   verifyAuth: ((signature: string) => unknown) | undefined;
   /** timer for the handshake or the closing GOODBYE */
   stateTimer: ReturnType<typeof setTimeout> | undefined;
-  readonly subscriptions = new Set<Subscription>();
-  readonly registrations = new Set<Registration>();
-  /** calls this session made that are still running, by its CALL request ID */
-  readonly callsAsCaller = new Map<number, Invocation>();
-  /** invocations this session must answer, by INVOCATION request ID */
-  readonly invocations = new Map<number, Invocation>();
-  readonly invocationIds = new SequentialIds();
+  // what a session holds is made on first use: most sessions (agents beating) never call or
+  // register, and 10,000 of them then carry no empty tables
+  private subscriptionSet: Set<Subscription> | undefined;
+  private registrationSet: Set<Registration> | undefined;
+  private callerCalls: Map<number, Invocation> | undefined;
+  private calleeInvocations: Map<number, Invocation> | undefined;
+  private invocationIdSource: SequentialIds | undefined;
+
   readonly createdAtMs = Date.now();
 
   constructor(
@@ -83,6 +84,33 @@ export class Session {
     isInternal = false,
   ) {
     this.isInternal = isInternal;
+  }
+
+  get subscriptions(): Set<Subscription> {
+    return (this.subscriptionSet ??= new Set());
+  }
+
+  get registrations(): Set<Registration> {
+    return (this.registrationSet ??= new Set());
+  }
+
+  /** calls this session made that are still running, by its CALL request ID */
+  get callsAsCaller(): Map<number, Invocation> {
+    return (this.callerCalls ??= new Map());
+  }
+
+  /** invocations this session must answer, by INVOCATION request ID */
+  get invocations(): Map<number, Invocation> {
+    return (this.calleeInvocations ??= new Map());
+  }
+
+  /** how many invocations this session must still answer (without making the table) */
+  get pendingInvocationCount(): number {
+    return this.calleeInvocations?.size ?? 0;
+  }
+
+  get invocationIds(): SequentialIds {
+    return (this.invocationIdSource ??= new SequentialIds());
   }
 
   get isOpen(): boolean {
