@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -482,6 +482,25 @@ function pubsubAutobahn(plan: Plan) {
 
 type HeartbeatPhase = 'join' | 'spread';
 
+const SESSION_ID_KEY = '"agent_session_id":"';
+/** A beat later than this after the session's previous one counts as missed (beats are 1 s apart). */
+const MISSED_GAP_MS = 1500;
+
+/**
+ * The largest heartbeat fleet this machine lets one process hold, up to `wanted`: the router and
+ * this load generator each need one descriptor per session (RLIMIT_NOFILE, /proc/self/limits).
+ */
+function fleetSizeWithin(wanted: number): { n: number; limit: number } {
+  const line = readFileSync('/proc/self/limits', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('Max open files'));
+  const soft = line === undefined ? NaN : Number(line.split(/\s+/)[3]);
+  const limit = Number.isFinite(soft) ? soft : wanted + DESCRIPTOR_RESERVE;
+  return { n: Math.min(wanted, Math.floor((limit - DESCRIPTOR_RESERVE) / 100) * 100), limit };
+}
+/** descriptors a process needs besides its sessions (listening socket, stdio, pipes, libuv) */
+const DESCRIPTOR_RESERVE = 100;
+
 function heartbeats(plan: Plan, sessionCount: number, phase: HeartbeatPhase) {
   return async (router: RouterProcess, cleanup: (fn: () => Promise<unknown>) => void): Promise<Measurement> => {
     const subscriber = await rawClient(router, cleanup);
@@ -489,10 +508,25 @@ function heartbeats(plan: Plan, sessionCount: number, phase: HeartbeatPhase) {
     const latency = new LatencyRecorder();
     let isRecording = false;
     let delivered = 0;
+    // missed heartbeats: while measuring, a session whose beats arrive more than MISSED_GAP_MS apart
+    const lastBeatAtMs = new Float64Array(sessionCount);
+    let missed = 0;
+    let maxGapMs = 0;
     subscriber.onFrame = (text) => {
       if (frameHead(text).type !== WAMP.EVENT) return false;
       delivered++;
-      if (isRecording) latency.add(performance.now() - stampIn(text));
+      const now = performance.now();
+      const at = text.indexOf(SESSION_ID_KEY);
+      const i = at < 0 ? -1 : parseInt(text.slice(at + SESSION_ID_KEY.length, at + SESSION_ID_KEY.length + 8), 10);
+      if (isRecording) {
+        latency.add(now - stampIn(text));
+        if (i >= 0 && lastBeatAtMs[i]! > 0) {
+          const gap = now - lastBeatAtMs[i]!;
+          if (gap > maxGapMs) maxGapMs = gap;
+          if (gap > MISSED_GAP_MS) missed++;
+        }
+      }
+      if (i >= 0) lastBeatAtMs[i] = now;
       return true;
     };
 
@@ -566,7 +600,19 @@ function heartbeats(plan: Plan, sessionCount: number, phase: HeartbeatPhase) {
       usage,
       count: deliveredInWindow,
       latency,
-      extra: { sessions: sessionCount, phase, sendingSlotsPerS: busySlots, sent, delivered, connectS, closeS, rssAfterLeaveMb, sessionsLeftAfterLeave: sessionsLeft },
+      extra: {
+        sessions: sessionCount,
+        phase,
+        sendingSlotsPerS: busySlots,
+        sent,
+        delivered,
+        missedHeartbeats: missed + (sent - delivered),
+        maxBeatGapMs: Math.round(maxGapMs),
+        connectS,
+        closeS,
+        rssAfterLeaveMb,
+        sessionsLeftAfterLeave: sessionsLeft,
+      },
     };
   };
 }
@@ -591,6 +637,10 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
   for (const n of [200, 1_000, 10_000]) {
     await runCase(report, options, `${n.toLocaleString('en-US')} heartbeat sessions`, 'raw-ws', 'msg/s', BASELINES[`heartbeat${n}`], heartbeats(heartbeatPlan, n, 'join'), NO_WILDCARD);
   }
+  // the 20,000-session fleet, or as many as the descriptor limit allows (said in the row)
+  const fleet = fleetSizeWithin(20_000);
+  const fleetName = `${fleet.n.toLocaleString('en-US')} heartbeat sessions${fleet.n < 20_000 ? ` (20,000 need more than this machine's ${fleet.limit.toLocaleString('en-US')} open files per process)` : ''}`;
+  await runCase(report, options, fleetName, 'raw-ws', 'msg/s', undefined, heartbeats(heartbeatPlan, fleet.n, 'join'), NO_WILDCARD);
   for (const n of [200, 1_000]) {
     await runCase(report, options, `${n.toLocaleString('en-US')} heartbeat sessions, spread`, 'raw-ws', 'msg/s', BASELINES[`heartbeat${n}`], heartbeats(heartbeatPlan, n, 'spread'), NO_WILDCARD);
   }
