@@ -29,6 +29,7 @@ import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { silentLogger, type Logger } from '../log.js';
 import { InfluxHttpError } from './influx-http.js';
 import { RateLimitedLog } from '../rate-limited-log.js';
+import { ChunkQueue, type Batch } from './chunk-queue.js';
 
 export const DEFAULT_MAX_BATCH_POINTS = 5_000;
 export const DEFAULT_FLUSH_INTERVAL_MS = 1_000;
@@ -77,68 +78,6 @@ export interface InfluxWriterStats {
   lastErrorAtMs: number | null;
   /** When the next retry is due, while backing off. */
   nextRetryAtMs: number | null;
-}
-
-interface Chunk {
-  text: string;
-  points: number;
-  enqueuedAtMs: number;
-}
-
-interface Batch {
-  chunks: Chunk[];
-  points: number;
-  body: string | undefined;
-}
-
-/** FIFO of chunks with O(1) shift (a moving head, compacted now and then). */
-class ChunkQueue {
-  private items: Chunk[] = [];
-  private head = 0;
-  points = 0;
-
-  get isEmpty(): boolean {
-    return this.head >= this.items.length;
-  }
-
-  push(chunk: Chunk): void {
-    this.items.push(chunk);
-    this.points += chunk.points;
-  }
-
-  peek(): Chunk | undefined {
-    return this.items[this.head];
-  }
-
-  shift(): Chunk | undefined {
-    const chunk = this.items[this.head];
-    if (!chunk) return undefined;
-    this.items[this.head] = undefined as unknown as Chunk;
-    this.head++;
-    this.points -= chunk.points;
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return chunk;
-  }
-
-  /** Takes chunks from the front up to `maxPoints` (always at least one chunk). */
-  takeBatch(maxPoints: number): Batch | undefined {
-    const chunks: Chunk[] = [];
-    let points = 0;
-    for (let next = this.peek(); next && (chunks.length === 0 || points + next.points <= maxPoints); next = this.peek()) {
-      chunks.push(this.shift()!);
-      points += next.points;
-    }
-    return chunks.length === 0 ? undefined : { chunks, points, body: undefined };
-  }
-
-  clear(): void {
-    this.items = [];
-    this.head = 0;
-    this.points = 0;
-  }
 }
 
 export class InfluxWriter {
